@@ -1,0 +1,1 @@
+"""One dlt source per upstream system of the landing zone contract."""
