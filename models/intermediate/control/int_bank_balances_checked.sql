@@ -1,0 +1,88 @@
+{#
+    One row per bank statement (one per booking date), checked for continuity: it must open
+    at the balance the previous delivered statement closed at, and close at its opening plus
+    the sum of its lines (as stated by the manifest, and as loaded). The balances are control
+    balances: plain sums of line amounts across currencies, in minor units.
+
+    A missing statement does not break continuity here (the next one is compared with the
+    last one delivered); int_deliveries_checked_per_day reports the missing day.
+#}
+with
+
+bank_manifests as (
+
+    select
+        source_file,
+        data_source_file,
+        delivery_date,
+        opening_balance_minor,
+        closing_balance_minor,
+        amount_minor_sum
+
+    from {{ ref('stg_bank__manifests') }}
+
+),
+
+bank_files as (
+
+    select
+        source_file,
+        loaded_amount_minor_sum
+
+    from {{ ref('int_files_checked_against_manifests') }}
+
+    where source_system = 'bank'
+
+),
+
+statements_ordered as (
+
+    select
+        bank_manifests.source_file,
+        bank_manifests.data_source_file,
+        bank_manifests.opening_balance_minor,
+        bank_manifests.closing_balance_minor,
+        bank_manifests.amount_minor_sum,
+        coalesce(bank_files.loaded_amount_minor_sum, 0) as loaded_amount_minor_sum,
+        lag(bank_manifests.closing_balance_minor) over (
+            order by bank_manifests.delivery_date
+        ) as previous_closing_balance_minor,
+        bank_manifests.delivery_date,
+        lag(bank_manifests.delivery_date) over (
+            order by bank_manifests.delivery_date
+        ) as previous_delivery_date
+
+    from bank_manifests
+
+    left join bank_files
+        on bank_manifests.data_source_file = bank_files.source_file
+
+),
+
+checked as (
+
+    select
+        source_file,
+        data_source_file,
+        opening_balance_minor,
+        closing_balance_minor,
+        previous_closing_balance_minor,
+        amount_minor_sum,
+        loaded_amount_minor_sum,
+        coalesce(
+            opening_balance_minor = previous_closing_balance_minor,
+            -- The first statement has nothing to continue from.
+            previous_delivery_date is null
+        ) as is_continuous,
+        closing_balance_minor = opening_balance_minor + amount_minor_sum as is_balanced,
+        (
+            closing_balance_minor = opening_balance_minor + loaded_amount_minor_sum
+        ) as is_balanced_by_loaded_lines,
+        delivery_date,
+        previous_delivery_date
+
+    from statements_ordered
+
+)
+
+select * from checked
