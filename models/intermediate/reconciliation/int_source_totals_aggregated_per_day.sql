@@ -1,0 +1,177 @@
+{#
+    One row per day, total and currency: what each source says moved that day, in minor units
+    of the original currency. The daily close converts these to EUR and sets them side by
+    side; keeping them long here means every total is converted by the same code.
+#}
+with
+
+orders as (
+
+    select
+        currency_code,
+        total_minor,
+        ordered_date
+
+    from {{ ref('stg_shop__orders') }}
+
+    where order_status in ('paid', 'shipped', 'refunded')
+
+),
+
+balance_transactions as (
+
+    select
+        transaction_type,
+        currency_code,
+        amount_minor,
+        created_date
+
+    from {{ ref('stg_payments__balance_transactions') }}
+
+    where transaction_status = 'succeeded'
+
+),
+
+payouts as (
+
+    select
+        currency_code,
+        net_minor,
+        available_on_date
+
+    from {{ ref('int_payouts_aggregated_from_transactions') }}
+
+),
+
+bank_lines as (
+
+    select
+        payout_id,
+        currency_code,
+        amount_minor,
+        booking_date
+
+    from {{ ref('int_payout_ids_parsed_from_bank_lines') }}
+
+),
+
+journal_lines as (
+
+    select
+        account_code,
+        currency_code,
+        debit_minor,
+        credit_minor,
+        posted_date
+
+    from {{ ref('stg_ledger__journal_lines') }}
+
+),
+
+order_totals as (
+
+    select
+        ordered_date as business_date,
+        'order_total' as total_name,
+        currency_code,
+        sum(total_minor) as amount_minor
+
+    from orders
+
+    group by 1, 2, 3
+
+),
+
+transaction_totals as (
+
+    select
+        created_date as business_date,
+        transaction_type || '_total' as total_name,
+        currency_code,
+        sum(amount_minor) as amount_minor
+
+    from balance_transactions
+
+    where transaction_type in ('charge', 'refund')
+
+    group by 1, 2, 3
+
+),
+
+payout_totals as (
+
+    select
+        available_on_date as business_date,
+        'payout_net_total' as total_name,
+        currency_code,
+        sum(net_minor) as amount_minor
+
+    from payouts
+
+    group by 1, 2, 3
+
+),
+
+bank_payout_totals as (
+
+    select
+        booking_date as business_date,
+        'bank_payout_total' as total_name,
+        currency_code,
+        sum(amount_minor) as amount_minor
+
+    from bank_lines
+
+    where payout_id is not null
+
+    group by 1, 2, 3
+
+),
+
+bank_line_totals as (
+
+    select
+        booking_date as business_date,
+        'bank_line_total' as total_name,
+        currency_code,
+        sum(amount_minor) as amount_minor
+
+    from bank_lines
+
+    group by 1, 2, 3
+
+),
+
+ledger_revenue_totals as (
+
+    select
+        posted_date as business_date,
+        'ledger_revenue_total' as total_name,
+        currency_code,
+        sum(credit_minor - debit_minor) as amount_minor
+
+    from journal_lines
+
+    where account_code = '4000'
+
+    group by 1, 2, 3
+
+),
+
+unioned as (
+
+    select * from order_totals
+    union all
+    select * from transaction_totals
+    union all
+    select * from payout_totals
+    union all
+    select * from bank_payout_totals
+    union all
+    select * from bank_line_totals
+    union all
+    select * from ledger_revenue_totals
+
+)
+
+select * from unioned
