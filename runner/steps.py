@@ -1,0 +1,242 @@
+"""The steps of a run (demo, ingest, build, docs) and the order that runs them.
+
+A step that fails stops every step depending on it; the others still run. Each step is timed,
+metered (CPU, peak memory) and recorded in `ops.step_runs` as soon as it ends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from ingest.errors import TallyError
+from ingest.pipeline import run_ingest
+from runner.dbt import DbtInvocation, DbtProject
+from runner.errors import StepFailedError
+from runner.logs import StatusLine, step_context
+from runner.records import OpsStore
+from runner.results import (
+    RunReport,
+    SourceRows,
+    StepName,
+    StepOutcome,
+    StepResult,
+)
+from runner.settings import Settings
+from runner.usage import UsageMeter
+
+logger = logging.getLogger(__name__)
+
+# Marts the summary, metrics and alerts read when the project has them.
+BREAKS_MODEL = "fct_reconciliation_breaks"
+DAILY_CLOSE_MODEL = "fct_daily_close"
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    """What a step reports back: rows it handled and whether an audit rule failed."""
+
+    rows: int | None = None
+    outcome: StepOutcome = "succeeded"
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """A step to run and the steps whose failure must stop it."""
+
+    name: StepName
+    depends_on: tuple[StepName, ...] = ()
+
+
+class RunSteps:
+    """Runs the planned steps of one run and keeps what they produced in the run's report.
+
+    Attributes:
+        unexpected: the first exception that was not one of the project's own errors (a bug),
+            kept so the run can exit with code 1 and show its traceback under --debug.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        report: RunReport,
+        store: OpsStore,
+        status: StatusLine,
+        demo_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.report = report
+        self.store = store
+        self.status = status
+        self.demo_options = dict(demo_options or {})
+        self.unexpected: BaseException | None = None
+        self._dbt: DbtProject | None = None
+        self._actions: dict[StepName, Callable[[], StepOutput]] = {
+            "demo": self.demo,
+            "ingest": self.ingest,
+            "build": self.build,
+            "docs": self.docs,
+        }
+
+    @property
+    def dbt(self) -> DbtProject:
+        """The dbt project, parsed once on first use."""
+        if self._dbt is None:
+            self._dbt = DbtProject(self.settings, on_progress=self._show_dbt_progress)
+        return self._dbt
+
+    def execute(self, plan: Sequence[PlannedStep]) -> None:
+        """Run `plan` in order, skipping steps whose dependencies did not succeed."""
+        outcomes: dict[StepName, StepOutcome] = {}
+        for planned in plan:
+            blocked_by = next(
+                (dep for dep in planned.depends_on if outcomes.get(dep) in {"failed", "skipped"}),
+                None,
+            )
+            with step_context(planned.name):
+                if blocked_by is not None:
+                    result = self._skip(planned.name, blocked_by, outcomes[blocked_by])
+                else:
+                    result = self._run_one(planned.name)
+            outcomes[planned.name] = result.outcome
+            self.report.steps.append(result)
+            self.store.record_step(self.report.run_id, result)
+
+    def _run_one(self, name: StepName) -> StepResult:
+        logger.info("step started step=%s", name)
+        started_at = _utc_now()
+        clock = time.monotonic()
+        error: str | None = None
+        output = StepOutput()
+        with self.status.show(name), UsageMeter() as meter:
+            try:
+                output = self._actions[name]()
+            except TallyError as err:
+                error = str(err)
+                logger.error("step failed step=%s error=%s", name, error)
+            except Exception as err:
+                # A bug, not an expected failure: still record it, then exit with code 1.
+                self.unexpected = self.unexpected or err
+                error = f"unexpected {type(err).__name__}: {err}"
+                logger.error("step failed step=%s error=%s", name, error, exc_info=True)
+        result = StepResult(
+            step=name,
+            started_at=started_at,
+            ended_at=_utc_now(),
+            outcome="failed" if error is not None else output.outcome,
+            usage=meter.usage,
+            rows=output.rows,
+            error=error,
+        )
+        logger.info(
+            "step ended step=%s outcome=%s rows=%s seconds=%.1f cpu_seconds=%.1f peak_mib=%.0f",
+            name,
+            result.outcome,
+            "-" if result.rows is None else result.rows,
+            time.monotonic() - clock,
+            result.usage.cpu_seconds,
+            result.usage.peak_memory_bytes / 2**20,
+        )
+        return result
+
+    def _skip(self, name: StepName, blocked_by: StepName, why: StepOutcome) -> StepResult:
+        error = f"skipped because step `{blocked_by}` {why}"
+        logger.warning("step skipped step=%s because=%s", name, blocked_by)
+        now = _utc_now()
+        return StepResult(name, now, now, "skipped", UsageMeter().usage, error=error)
+
+    def demo(self) -> StepOutput:
+        """Generate the demo landing zone (and its ground truth, outside it)."""
+        # Imported here: only runs that generate demo data need the generator.
+        from demo.generator import DemoConfig, generate  # noqa: PLC0415
+
+        config = DemoConfig(landing=self.settings.landing, **self.demo_options)
+        summary = generate(config)
+        logger.info("demo generated landing=%s summary=%s", self.settings.landing, summary)
+        return StepOutput()
+
+    def ingest(self) -> StepOutput:
+        """Load everything new in the landing zone into the raw layer."""
+        ingest_report = run_ingest(self.settings.landing, self.settings.warehouse)
+        for load in ingest_report.loads:
+            self.report.sources.append(
+                SourceRows(load.source, load.rows_loaded, load.files_rejected)
+            )
+            logger.info(
+                "loaded source=%s rows=%d files=%d rejected=%d unchanged=%d load_id=%s",
+                load.source,
+                load.rows_loaded,
+                load.files_loaded,
+                load.files_rejected,
+                load.files_unchanged,
+                load.load_id or "-",
+            )
+        return StepOutput(rows=ingest_report.rows_loaded)
+
+    def build(self) -> StepOutput:
+        """dbt build: models, tests, seeds and snapshots, as selected."""
+        invocation = self._record(self.dbt.build())
+        if invocation.has_errors:
+            raise StepFailedError("build", self._describe_errors(invocation))
+        failing = [node for node in invocation.nodes if node.is_failing_audit]
+        for node in failing:
+            logger.error("audit rule failed test=%s failures=%s", node.unique_id, node.failures)
+        built = [node for node in invocation.nodes if node.resource_type != "test"]
+        rows = [node.rows_affected for node in built if node.rows_affected is not None]
+        return StepOutput(
+            rows=sum(rows) if rows else None,
+            outcome="audit_failed" if failing else "succeeded",
+        )
+
+    def docs(self) -> StepOutput:
+        """dbt docs generate into the target path."""
+        invocation = self._record(self.dbt.docs_generate())
+        if invocation.has_errors:
+            raise StepFailedError("docs", self._describe_errors(invocation))
+        logger.info("docs generated site=%s", self.settings.dbt_target_path / "index.html")
+        return StepOutput()
+
+    def collect_marts(self) -> None:
+        """Read breaks by type and closed days into the report, where the marts exist."""
+        if self._dbt is None or not self._dbt.manifest_loaded:
+            return
+        breaks = self._dbt.relation(BREAKS_MODEL)
+        close = self._dbt.relation(DAILY_CLOSE_MODEL)
+        try:
+            if breaks is not None:
+                self.report.breaks_by_type = self.store.breaks_by_type(breaks)
+            if close is not None:
+                closed, total = self.store.days_closed(close)
+                self.report.days_closed, self.report.days_total = closed, total
+        except duckdb.Error as err:
+            # The marts may not be built yet (a failed or selective build); the run goes on.
+            logger.warning("marts not read error=%s", err)
+
+    def _record(self, invocation: DbtInvocation) -> DbtInvocation:
+        self.report.node_results.extend(invocation.nodes)
+        self.store.record_nodes(self.report.run_id, invocation.nodes)
+        return invocation
+
+    def _describe_errors(self, invocation: DbtInvocation) -> str:
+        if invocation.crashed is not None:
+            return f"dbt {invocation.command} could not run: {invocation.crashed}"
+        errored = [node for node in invocation.nodes if node.is_error]
+        first = errored[0]
+        message = " ".join((first.message or "").split())[:300]
+        return (
+            f"{len(errored)} dbt node(s) errored, first `{first.unique_id}`: {message} "
+            f"(details in {self.settings.log_dir / 'dbt.log'})"
+        )
+
+    def _show_dbt_progress(self, finished: int, total: int) -> None:
+        self.status.update(f"{finished}/{total or '?'} nodes")
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
