@@ -24,6 +24,7 @@ from runner.settings import LogFormat
 
 current_run_id: contextvars.ContextVar[str] = contextvars.ContextVar("run_id", default="-")
 current_step: contextvars.ContextVar[str] = contextvars.ContextVar("step", default="-")
+_main_thread_step = ["-"]
 
 REDACTED = "<redacted>"
 # Environment variables whose values are secrets, by name: dlt's `...__CREDENTIALS`,
@@ -79,11 +80,20 @@ class RedactingFilter(logging.Filter):
 
 
 class ContextFilter(logging.Filter):
-    """Stamps each record with the run id and step from the context variables."""
+    """Stamps each record with the run id and step.
+
+    dbt logs from its own worker threads, which do not inherit context variables; the values
+    of the run's main thread, kept here too, stand in for them there.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self._run_id = run_id
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.run_id = current_run_id.get()
-        record.step = current_step.get()
+        record.run_id = self._run_id
+        step = current_step.get()
+        record.step = step if step != "-" else _main_thread_step[0]
         return True
 
 
@@ -232,7 +242,7 @@ class RunLogging:
         self.status = StatusLine(console_stream)
         self._level = logging.getLevelName(level)
         self._handlers: list[logging.Handler] = []
-        self._filters: list[logging.Filter] = [ContextFilter(), RedactingFilter(redactor)]
+        self._filters: list[logging.Filter] = [ContextFilter(run_id), RedactingFilter(redactor)]
 
         console = ConsoleHandler(console_stream, self.status, show_tracebacks=show_tracebacks)
         console.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
@@ -279,7 +289,9 @@ class RunLogging:
 def step_context(step: str) -> Iterator[None]:
     """Tag every record logged inside the block with `step`."""
     token = current_step.set(step)
+    _main_thread_step[0] = step
     try:
         yield
     finally:
         current_step.reset(token)
+        _main_thread_step[0] = current_step.get()

@@ -216,7 +216,7 @@ class RunSteps:
                 self.report.days_closed, self.report.days_total = closed, total
         except duckdb.Error as err:
             # The marts may not be built yet (a failed or selective build); the run goes on.
-            logger.warning("marts not read error=%s", err)
+            logger.warning("marts not read error=%s", str(err).splitlines()[0])
 
     def _record(self, invocation: DbtInvocation) -> DbtInvocation:
         self.report.node_results.extend(invocation.nodes)
