@@ -1,0 +1,18 @@
+-- Every delivered file agrees with its manifest: same row count, same sha256, same control
+-- sums, and the manifest exists. A file that disagrees cannot be trusted as the system's
+-- record of the day, and its day cannot close.
+-- A returned row is a file (or a manifest without its file) with the checks that failed.
+select
+    source_system,
+    source_file,
+    manifest_source_file,
+    manifest_record_count,
+    count_loaded_rows,
+    has_manifest,
+    is_count_matching,
+    is_sha256_matching,
+    is_sum_matching
+
+from {{ ref('int_files_checked_against_manifests') }}
+
+where not is_matching_manifest
