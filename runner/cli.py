@@ -321,7 +321,7 @@ def _conclude(report: RunReport, unexpected: BaseException | None) -> None:
         report.error = f"unexpected error: {type(unexpected).__name__}: {unexpected}"
     elif failed is not None:
         report.outcome, report.exit_code = "failed", EXIT_STEP_FAILED
-        report.error = failed.error
+        report.error = f"step `{failed.step}` failed: {failed.error}"
     elif failing_tests:
         report.outcome, report.exit_code = "audit_failed", EXIT_AUDIT_FAILED
         names = ", ".join(node.unique_id for node in failing_tests[:3])

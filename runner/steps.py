@@ -146,7 +146,9 @@ class RunSteps:
         return result
 
     def _skip(self, name: StepName, blocked_by: StepName, why: StepOutcome) -> StepResult:
-        error = f"skipped because step `{blocked_by}` {why}"
+        error = (
+            f"skipped because step `{blocked_by}` {'failed' if why == 'failed' else 'was skipped'}"
+        )
         logger.warning("step skipped step=%s because=%s", name, blocked_by)
         now = _utc_now()
         return StepResult(name, now, now, "skipped", UsageMeter().usage, error=error)
