@@ -26,7 +26,7 @@ from typing import Any
 from ingest.errors import TallyError
 from runner import alerts, metrics
 from runner.docs_server import make_docs_server, site_url
-from runner.errors import UsageError, WarehouseLockedError
+from runner.errors import UsageError, WarehouseBusyError, WarehouseLockedError
 from runner.lock import warehouse_lock
 from runner.logs import Redactor, RunLogging
 from runner.records import OpsStore, RunContextInfo
@@ -70,6 +70,7 @@ environment (options win over variables):
 _EXIT_CODE_OF_ERROR: dict[type[TallyError], int] = {
     UsageError: EXIT_USAGE,
     WarehouseLockedError: EXIT_LOCKED,
+    WarehouseBusyError: EXIT_LOCKED,
 }
 
 

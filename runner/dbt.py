@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from runner.errors import StepFailedError
+from runner.errors import DbtProjectError
 from runner.results import NodeResult
 from runner.settings import Settings, Window
 
@@ -113,7 +113,7 @@ class DbtProject:
             result = dbtRunner(callbacks=[self._on_event]).invoke(["parse", *self._common()])
         release_duckdb()
         if not result.success or result.result is None:
-            raise StepFailedError("build", f"dbt could not parse the project: {result.exception}")
+            raise DbtProjectError(str(result.exception))
         return result.result
 
     def _invoke(self, args: list[str]) -> DbtInvocation:

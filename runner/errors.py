@@ -41,13 +41,35 @@ class WarehouseLockedError(TallyError):
         )
 
 
-class StepFailedError(TallyError):
-    """A step of the run failed; the message names the step.
+class DbtFailedError(TallyError):
+    """A dbt command could not build or compile some of its nodes (a failed step, exit code 3).
 
     Attributes:
-        step: the step that failed.
+        command: the dbt command, e.g. `build`.
     """
 
-    def __init__(self, step: str, cause: str) -> None:
-        self.step = step
-        super().__init__(f"step `{step}` failed: {cause}")
+    def __init__(self, command: str, detail: str) -> None:
+        self.command = command
+        super().__init__(detail)
+
+
+class DbtProjectError(TallyError):
+    """dbt could not load the project (a parse or compilation error in models or YAML)."""
+
+    def __init__(self, cause: str) -> None:
+        detail = " ".join(cause.split())
+        super().__init__(
+            f"dbt could not parse the project: {detail}; run `dbt parse` from the repo root "
+            "to see it in full"
+        )
+
+
+class WarehouseBusyError(TallyError):
+    """The warehouse file is open for writing in another process (exit code 5)."""
+
+    def __init__(self, warehouse: str, cause: str) -> None:
+        self.warehouse = warehouse
+        super().__init__(
+            f"warehouse `{warehouse}` is open in another process ({cause.splitlines()[0]}); "
+            "try again when the running job has finished"
+        )

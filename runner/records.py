@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from runner.errors import WarehouseBusyError
 from runner.results import NodeResult, RunReport, StepResult
 
 logger = logging.getLogger(__name__)
@@ -123,7 +124,10 @@ class OpsStore:
 
     @contextlib.contextmanager
     def _connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        connection = duckdb.connect(str(self.warehouse), read_only=read_only)
+        try:
+            connection = duckdb.connect(str(self.warehouse), read_only=read_only)
+        except duckdb.IOException as err:
+            raise WarehouseBusyError(str(self.warehouse), str(err)) from err
         try:
             yield connection
         finally:

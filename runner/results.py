@@ -123,10 +123,10 @@ class RunReport:
         return [node for node in self.node_results if node.is_failing_audit]
 
     def test_counts(self) -> dict[str, int]:
-        """Tests by status (pass, warn, fail, error, skipped) over every dbt invocation."""
+        """Tests by status (pass, warn, fail, error, skipped) over the run's dbt builds."""
         counts: dict[str, int] = {}
         for node in self.node_results:
-            if node.resource_type in {"test", "unit_test"}:
+            if node.command == "build" and node.resource_type in {"test", "unit_test"}:
                 counts[node.status] = counts.get(node.status, 0) + 1
         return counts
 
@@ -135,5 +135,7 @@ class RunReport:
         return sum(
             1
             for node in self.node_results
-            if node.resource_type == "model" and node.status == "success"
+            if node.command == "build"
+            and node.resource_type == "model"
+            and node.status == "success"
         )

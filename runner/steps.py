@@ -18,7 +18,7 @@ import duckdb
 from ingest.errors import TallyError
 from ingest.pipeline import run_ingest
 from runner.dbt import DbtInvocation, DbtProject
-from runner.errors import StepFailedError
+from runner.errors import DbtFailedError
 from runner.logs import StatusLine, step_context
 from runner.records import OpsStore
 from runner.results import (
@@ -160,8 +160,17 @@ class RunSteps:
 
         config = DemoConfig(landing=self.settings.landing, **self.demo_options)
         summary = generate(config)
-        logger.info("demo generated landing=%s summary=%s", self.settings.landing, summary)
-        return StepOutput()
+        rows = summary.orders + summary.transactions + summary.bank_lines + summary.journal_lines
+        logger.info(
+            "demo generated days=%d start=%s end=%s orders=%d files=%d truth=%s",
+            summary.days,
+            summary.start,
+            summary.end,
+            summary.orders,
+            summary.files_written,
+            summary.truth_dir,
+        )
+        return StepOutput(rows=rows)
 
     def ingest(self) -> StepOutput:
         """Load everything new in the landing zone into the raw layer."""
@@ -185,7 +194,7 @@ class RunSteps:
         """dbt build: models, tests, seeds and snapshots, as selected."""
         invocation = self._record(self.dbt.build())
         if invocation.has_errors:
-            raise StepFailedError("build", self._describe_errors(invocation))
+            raise DbtFailedError("build", self._describe_errors(invocation))
         failing = [node for node in invocation.nodes if node.is_failing_audit]
         for node in failing:
             logger.error("audit rule failed test=%s failures=%s", node.unique_id, node.failures)
@@ -200,7 +209,7 @@ class RunSteps:
         """dbt docs generate into the target path."""
         invocation = self._record(self.dbt.docs_generate())
         if invocation.has_errors:
-            raise StepFailedError("docs", self._describe_errors(invocation))
+            raise DbtFailedError("docs generate", self._describe_errors(invocation))
         logger.info("docs generated site=%s", self.settings.dbt_target_path / "index.html")
         return StepOutput()
 

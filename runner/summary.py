@@ -14,7 +14,7 @@ def render_summary(report: RunReport) -> str:
     if report.sources:
         rows = " ".join(f"{source.source}={source.rows_loaded}" for source in report.sources)
         lines.append(f"  rows loaded   {rows}")
-    if report.node_results:
+    if any(node.command == "build" for node in report.node_results):
         tests = report.test_counts()
         lines.append(
             f"  dbt           {report.models_built()} models built; tests "
