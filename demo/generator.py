@@ -118,6 +118,9 @@ _WEEKDAY_FACTOR = (0.94, 0.92, 0.95, 0.99, 1.06, 1.12, 1.02)
 # Orders per hour of day (UTC), lowest at night, highest in the evening.
 _HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 6, 7, 6, 6, 6, 7, 8, 9, 10, 10, 8, 5, 2)
 _HOUR_CUMULATIVE = tuple(accumulate(_HOUR_WEIGHTS))
+# Lines per order (1-4) and quantity per line (1-3), as lookup tables: one draw each.
+_LINE_COUNTS = (1,) * 50 + (2,) * 30 + (3,) * 15 + (4,) * 5
+_QUANTITIES = (1,) * 16 + (2,) * 3 + (3,) * 1
 # A payout never goes below one major unit: refunds wait a day rather than empty it.
 _MIN_PAYOUT_NET_MINOR = 100
 
@@ -613,7 +616,7 @@ class _Generator:
     def _order_lines(self, currency: str) -> list[tuple[Product, int, int]]:
         """One to four distinct products with quantities and unit prices."""
         rng = self.rng
-        count = rng.choices((1, 2, 3, 4), cum_weights=(50, 80, 95, 100))[0]
+        count = _LINE_COUNTS[int(rng.random() * len(_LINE_COUNTS))]
         picks = rng.choices(self.products, cum_weights=self.product_weights, k=count)
         lines = []
         seen: set[int] = set()
@@ -621,7 +624,7 @@ class _Generator:
             if product.number in seen:
                 continue
             seen.add(product.number)
-            quantity = rng.choices((1, 2, 3), cum_weights=(80, 95, 100))[0]
+            quantity = _QUANTITIES[int(rng.random() * len(_QUANTITIES))]
             lines.append((product, quantity, self._unit_price(product, currency)))
         return lines
 
