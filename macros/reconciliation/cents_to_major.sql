@@ -4,5 +4,5 @@
     division returns a double.
 #}
 {% macro cents_to_major(amount_minor_column) -%}
-    cast({{ amount_minor_column }} * 0.01 as decimal(18, 2))
+    cast(({{ amount_minor_column }}) * 0.01 as decimal(18, 2))
 {%- endmacro %}
