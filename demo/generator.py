@@ -1141,7 +1141,9 @@ class _Generator:
         currency = self.rng.choice(CURRENCIES)
         ghost = payout_id(work.day - timedelta(days=7305), currency)
         line = self._fresh_bank_line_id()
-        work.add_break(new_break("unmatched_bank_line", work.day, bank_line_id=line))
+        work.add_break(
+            new_break("unmatched_bank_line", work.day, payout_id=ghost, bank_line_id=line)
+        )
         amount = format_major(self.rng.randint(5_000, 500_000))
         booking = work.day.isoformat()
         return [line, booking, booking, amount, currency, PROCESSOR_COUNTERPARTY, f"PAYOUT {ghost}"]
