@@ -38,7 +38,7 @@ def duckdb_direct_load(landing: Path, warehouse: Path) -> tuple[int, float]:
             pattern = str(landing / spec.system / "*" / spec.file_name)
             connection.execute(
                 f"create table {spec.table_name} as select * from read_csv("
-                f"'{pattern}', union_by_name = true, filename = true, all_varchar = true,"
+                f"'{pattern}', filename = true, all_varchar = true,"
                 " ignore_errors = true)"
             )
             rows += connection.execute(f"select count(*) from {spec.table_name}").fetchone()[0]

@@ -29,6 +29,7 @@ class DeliverySpec:
         table_name: the raw table the file's rows land in.
         columns: the header the contract promises, in order.
         key_column: the column that identifies a record; a header without it is not this file.
+        manifest_totals: the control totals the system's manifests carry.
     """
 
     system: SystemName
@@ -36,6 +37,7 @@ class DeliverySpec:
     table_name: str
     columns: tuple[str, ...]
     key_column: str
+    manifest_totals: tuple[str, ...]
 
     @property
     def data_pattern(self) -> re.Pattern[str]:
@@ -64,6 +66,7 @@ PAYMENTS = DeliverySpec(
         "status",
     ),
     key_column="transaction_id",
+    manifest_totals=("amount_minor_sum",),
 )
 
 BANK = DeliverySpec(
@@ -80,6 +83,7 @@ BANK = DeliverySpec(
         "remittance_info",
     ),
     key_column="line_id",
+    manifest_totals=("amount_sum", "opening_balance", "closing_balance"),
 )
 
 LEDGER = DeliverySpec(
@@ -98,7 +102,11 @@ LEDGER = DeliverySpec(
         "description",
     ),
     key_column="journal_id",
+    manifest_totals=("debit_minor_sum", "credit_minor_sum"),
 )
+
+MANIFEST_FIELDS: tuple[str, ...] = ("file", "record_count", "sha256", "generated_at")
+FX_FIELDS: tuple[str, ...] = ("base", "date", "currency", "rate")
 
 DELIVERIES: dict[SystemName, DeliverySpec] = {
     spec.system: spec for spec in (PAYMENTS, BANK, LEDGER)

@@ -167,6 +167,24 @@ def with_lineage(parsed: ParsedCsv, source_file: str, file_sha256: str) -> pa.Ta
     return good.append_column(FILE_SHA256, pa.repeat(pa.scalar(file_sha256), good.num_rows))
 
 
+def text_table(rows: Sequence[Mapping[str, str | None]], columns: Sequence[str] = ()) -> pa.Table:
+    """Builds an Arrow table of strings from a few rows: `columns` first, then any other key.
+
+    Args:
+        rows: the rows, every value text or None.
+        columns: the columns the table always has, in order, even when no row carries them.
+
+    Returns:
+        A table whose every column is a string column.
+    """
+    names = list(columns)
+    for row in rows:
+        names.extend(key for key in row if key not in names)
+    return pa.table(
+        {name: pa.array([row.get(name) for row in rows], pa.string()) for name in names}
+    )
+
+
 def _as_text(value: object) -> str | None:
     if value is None:
         return None

@@ -11,26 +11,30 @@ id, told apart by its sha256.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.common.storages.fsspec_filesystem import FileItemDict
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 from dlt.sources.filesystem import filesystem
 
-from ingest.contract import DeliverySpec, LandingFile, SystemName, classify
+from ingest.contract import MANIFEST_FIELDS, DeliverySpec, LandingFile, SystemName, classify
 from ingest.helpers import (
     FILE_SHA256,
+    MALFORMED_RECORD,
     SOURCE_FILE,
+    SOURCE_LINE,
     RejectedFile,
     manifest_row,
     read_csv_as_text,
     read_json_object,
     sha256_hex,
+    text_table,
     with_lineage,
 )
 
@@ -39,6 +43,24 @@ logger = logging.getLogger(__name__)
 MANIFESTS_TABLE = "manifests"
 LANDED_FILES_TABLE = "landed_files"
 REJECTED_FILES_TABLE = "rejected_files"
+
+LANDED_FILES_SCHEMA = pa.schema(
+    [
+        (SOURCE_FILE, pa.string()),
+        (FILE_SHA256, pa.string()),
+        ("size_bytes", pa.int64()),
+        ("record_count", pa.int64()),
+        ("columns", pa.string()),
+    ]
+)
+REJECTED_FILES_SCHEMA = pa.schema(
+    [
+        (SOURCE_FILE, pa.string()),
+        (FILE_SHA256, pa.string()),
+        ("reason", pa.string()),
+        ("detail", pa.string()),
+    ]
+)
 
 
 @dataclass
@@ -66,13 +88,64 @@ class FileFingerprint:
         return cls(size=int(value[0]), modified=str(value[1]), sha256=str(value[2]))
 
 
-def rejected_row(relative_path: str, file_sha256: str, rejection: RejectedFile) -> dict[str, Any]:
+def text_schema(columns: Sequence[str]) -> pa.Schema:
+    return pa.schema([(name, pa.string()) for name in columns])
+
+
+def delivery_tables(spec: DeliverySpec) -> dict[str, pa.Schema]:
+    """The raw tables of a delivering system, with the columns they always have."""
+    data = text_schema(spec.columns)
+    for name, data_type in ((SOURCE_LINE, pa.int64()), (MALFORMED_RECORD, pa.string())):
+        data = data.append(pa.field(name, data_type))
     return {
-        SOURCE_FILE: relative_path,
-        FILE_SHA256: file_sha256,
-        "reason": rejection.reason,
-        "detail": rejection.detail,
+        spec.table_name: data.append(pa.field(SOURCE_FILE, pa.string())).append(
+            pa.field(FILE_SHA256, pa.string())
+        ),
+        MANIFESTS_TABLE: text_schema(
+            [*MANIFEST_FIELDS, *spec.manifest_totals, SOURCE_FILE, FILE_SHA256]
+        ),
+        LANDED_FILES_TABLE: LANDED_FILES_SCHEMA,
+        REJECTED_FILES_TABLE: REJECTED_FILES_SCHEMA,
     }
+
+
+def _one_row(schema: pa.Schema, **values: Any) -> pa.Table:
+    return pa.Table.from_pylist([values], schema=schema)
+
+
+def rejected_row(relative_path: str, file_sha256: str, rejection: RejectedFile) -> pa.Table:
+    return _one_row(
+        REJECTED_FILES_SCHEMA,
+        **{SOURCE_FILE: relative_path, FILE_SHA256: file_sha256},
+        reason=rejection.reason,
+        detail=rejection.detail,
+    )
+
+
+def declared_tables(system: SystemName, tables: Mapping[str, pa.Schema]) -> DltResource:
+    """Creates every raw table of a system on its first load, before any file fills it.
+
+    Models can then read `rejected_files`, say, on a warehouse where no file was ever rejected.
+    Empty Arrow tables make dlt create the tables and load nothing.
+
+    Args:
+        system: the upstream system.
+        tables: each table's name and the columns it always has.
+
+    Returns:
+        A resource that yields the empty tables once per warehouse.
+    """
+
+    @dlt.resource(name=f"{system}_tables", write_disposition="append")
+    def declare() -> Iterator[Any]:
+        state = dlt.current.resource_state()
+        if state.get("declared") == sorted(tables):
+            return
+        for table_name, schema in tables.items():
+            yield dlt.mark.with_table_name(schema.empty_table(), table_name)
+        state["declared"] = sorted(tables)
+
+    return declare()
 
 
 class SeenFiles:
@@ -104,16 +177,17 @@ class SeenFiles:
         self._files[file["relative_path"]] = fingerprint.as_state()
 
 
-def _landed_file_row(
-    relative_path: str, file_sha256: str, size: int, record_count: int, header: list[str]
-) -> dict[str, Any]:
-    return {
-        SOURCE_FILE: relative_path,
-        FILE_SHA256: file_sha256,
-        "size_bytes": size,
-        "record_count": record_count,
-        "columns": ",".join(header),
-    }
+def landed_file_row(
+    relative_path: str, file_sha256: str, size: int, record_count: int, header: Sequence[str]
+) -> pa.Table:
+    """The `landed_files` row of a file that was read; `header` is empty for JSON files."""
+    return _one_row(
+        LANDED_FILES_SCHEMA,
+        **{SOURCE_FILE: relative_path, FILE_SHA256: file_sha256},
+        size_bytes=size,
+        record_count=record_count,
+        columns=",".join(header) if header else None,
+    )
 
 
 def read_delivery_file(
@@ -122,16 +196,15 @@ def read_delivery_file(
     """Yields the rows a delivered CSV or manifest contributes, each marked with its table."""
     path = landing_file.relative_path
     if landing_file.kind == "manifest":
-        row = manifest_row(read_json_object(data))
-        yield dlt.mark.with_table_name(
-            {**row, SOURCE_FILE: path, FILE_SHA256: file_sha256}, MANIFESTS_TABLE
-        )
+        row = {**manifest_row(read_json_object(data)), SOURCE_FILE: path, FILE_SHA256: file_sha256}
+        columns = delivery_tables(spec)[MANIFESTS_TABLE].names
+        yield dlt.mark.with_table_name(text_table([row], columns), MANIFESTS_TABLE)
         return
     parsed = read_csv_as_text(data, spec.columns, spec.key_column)
     if parsed.record_count:
         yield dlt.mark.with_table_name(with_lineage(parsed, path, file_sha256), spec.table_name)
     yield dlt.mark.with_table_name(
-        _landed_file_row(path, file_sha256, len(data), parsed.record_count, parsed.header),
+        landed_file_row(path, file_sha256, len(data), parsed.record_count, parsed.header),
         LANDED_FILES_TABLE,
     )
 
@@ -224,6 +297,7 @@ def delivery_source(spec: DeliverySpec) -> Callable[..., DltSource]:
     def deliveries(
         landing_url: str = dlt.config.value, tally: FileTally | None = None
     ) -> Iterator[DltResource]:
+        yield declared_tables(spec.system, delivery_tables(spec))
         yield files_resource(
             landing_url,
             spec.system,

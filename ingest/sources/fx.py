@@ -13,29 +13,39 @@ from typing import Any
 import dlt
 from dlt.extract.resource import DltResource
 
-from ingest.contract import LandingFile
-from ingest.helpers import FILE_SHA256, SOURCE_FILE, fx_rows, read_json_object
-from ingest.landed_files import LANDED_FILES_TABLE, FileTally, files_resource
+from ingest.contract import FX_FIELDS, LandingFile
+from ingest.helpers import FILE_SHA256, SOURCE_FILE, fx_rows, read_json_object, text_table
+from ingest.landed_files import (
+    LANDED_FILES_SCHEMA,
+    LANDED_FILES_TABLE,
+    REJECTED_FILES_SCHEMA,
+    REJECTED_FILES_TABLE,
+    FileTally,
+    declared_tables,
+    files_resource,
+    landed_file_row,
+    text_schema,
+)
 
 RATES_TABLE = "rates"
+RATES_COLUMNS = (*FX_FIELDS, SOURCE_FILE, FILE_SHA256)
+FX_TABLES = {
+    RATES_TABLE: text_schema(RATES_COLUMNS),
+    LANDED_FILES_TABLE: LANDED_FILES_SCHEMA,
+    REJECTED_FILES_TABLE: REJECTED_FILES_SCHEMA,
+}
 
 
 def read_fx_file(landing_file: LandingFile, data: bytes, file_sha256: str) -> Iterator[Any]:
     """Yields one `rates` row per currency of an FX file, and the file's own record."""
     path = landing_file.relative_path
-    rows = fx_rows(read_json_object(data))
-    for row in rows:
-        yield dlt.mark.with_table_name(
-            {**row, SOURCE_FILE: path, FILE_SHA256: file_sha256}, RATES_TABLE
-        )
+    rows = [
+        {**row, SOURCE_FILE: path, FILE_SHA256: file_sha256}
+        for row in fx_rows(read_json_object(data))
+    ]
+    yield dlt.mark.with_table_name(text_table(rows, RATES_COLUMNS), RATES_TABLE)
     yield dlt.mark.with_table_name(
-        {
-            SOURCE_FILE: path,
-            FILE_SHA256: file_sha256,
-            "size_bytes": len(data),
-            "record_count": len(rows),
-        },
-        LANDED_FILES_TABLE,
+        landed_file_row(path, file_sha256, len(data), len(rows), header=()), LANDED_FILES_TABLE
     )
 
 
@@ -52,6 +62,7 @@ def fx(
     Yields:
         One resource that reads every new or changed FX file.
     """
+    yield declared_tables("fx", FX_TABLES)
     yield files_resource(
         landing_url, "fx", "fx/*.json", read_fx_file, tally if tally is not None else FileTally()
     )

@@ -340,3 +340,43 @@ def test_a_missing_or_empty_landing_zone_says_what_to_do(tmp_path: Path, make: s
     assert str(landing) in message
     assert "python run.py demo" in message
     assert "\n" not in message
+
+
+def test_every_raw_table_exists_from_the_first_load(tmp_path: Path) -> None:
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
+    _write_day(landing, f"{PAYMENTS_HEADER}\n".encode())
+    run_ingest(landing, warehouse, sources=["payments", "bank", "fx"])
+    tables = set(
+        _query(
+            warehouse,
+            "select table_schema || '.' || table_name from information_schema.tables"
+            " where table_name not like '\\_dlt%' escape '\\'",
+        )
+    )
+    expected = {
+        f"raw_{system}.{table}"
+        for system, data_table in (
+            ("payments", "balance_transactions"),
+            ("bank", "statement_lines"),
+            ("fx", "rates"),
+        )
+        for table in (data_table, "landed_files", "rejected_files")
+    } | {"raw_payments.manifests", "raw_bank.manifests"}
+    assert {row[0] for row in tables} == expected
+    columns = [
+        row[0]
+        for row in _query(
+            warehouse,
+            "select column_name from information_schema.columns where table_schema = 'raw_bank'"
+            " and table_name = 'manifests' order by ordinal_position",
+        )
+    ]
+    assert columns[:7] == [
+        "file",
+        "record_count",
+        "sha256",
+        "generated_at",
+        "amount_sum",
+        "opening_balance",
+        "closing_balance",
+    ]
