@@ -13,23 +13,23 @@
 with
 
 {% for system, table, staging_model in file_tables %}
-raw_{{ system }}_rows as (
+    raw_{{ system }}_rows as (
 
-    {{ latest_complete_load(
-        source('raw_' ~ system, table),
-        source('raw_' ~ system, '_dlt_loads'),
-        partition_by='_source_file',
-    ) }}
+        {{ latest_complete_load(
+            source('raw_' ~ system, table),
+            source('raw_' ~ system, '_dlt_loads'),
+            partition_by='_source_file',
+        ) }}
 
-),
+    ),
 
-staged_{{ system }}_rows as (
+    staged_{{ system }}_rows as (
 
-    select source_file
+        select source_file
 
-    from {{ ref(staging_model) }}
+        from {{ ref(staging_model) }}
 
-),
+    ),
 
 {% endfor -%}
 

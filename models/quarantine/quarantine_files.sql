@@ -9,15 +9,15 @@
 with
 
 {% for system in systems %}
-rejected_{{ system }}_files as (
+    rejected_{{ system }}_files as (
 
-    {{ latest_complete_load(
-        source('raw_' ~ system, 'rejected_files'),
-        source('raw_' ~ system, '_dlt_loads'),
-        partition_by='_source_file',
-    ) }}
+        {{ latest_complete_load(
+            source('raw_' ~ system, 'rejected_files'),
+            source('raw_' ~ system, '_dlt_loads'),
+            partition_by='_source_file',
+        ) }}
 
-),
+    ),
 
 {% endfor -%}
 

@@ -15,20 +15,20 @@
 with
 
 {% for quarantine_model in quarantine_models %}
-{{ quarantine_model }} as (
+    {{ quarantine_model }} as (
 
-    select
-        source_system,
-        source_file,
-        source_line,
-        source_key,
-        reason,
-        reasons,
-        _dlt_load_id
+        select
+            source_system,
+            source_file,
+            source_line,
+            source_key,
+            reason,
+            reasons,
+            _dlt_load_id
 
-    from {{ ref(quarantine_model) }}
+        from {{ ref(quarantine_model) }}
 
-),
+    ),
 
 {% endfor -%}
 

@@ -43,11 +43,11 @@ statements_ordered as (
         bank_manifests.opening_balance_minor,
         bank_manifests.closing_balance_minor,
         bank_manifests.amount_minor_sum,
+        bank_manifests.delivery_date,
         coalesce(bank_files.loaded_amount_minor_sum, 0) as loaded_amount_minor_sum,
         lag(bank_manifests.closing_balance_minor) over (
             order by bank_manifests.delivery_date
         ) as previous_closing_balance_minor,
-        bank_manifests.delivery_date,
         lag(bank_manifests.delivery_date) over (
             order by bank_manifests.delivery_date
         ) as previous_delivery_date
@@ -69,6 +69,8 @@ checked as (
         previous_closing_balance_minor,
         amount_minor_sum,
         loaded_amount_minor_sum,
+        delivery_date,
+        previous_delivery_date,
         coalesce(
             opening_balance_minor = previous_closing_balance_minor,
             -- The first statement has nothing to continue from.
@@ -77,12 +79,30 @@ checked as (
         closing_balance_minor = opening_balance_minor + amount_minor_sum as is_balanced,
         (
             closing_balance_minor = opening_balance_minor + loaded_amount_minor_sum
-        ) as is_balanced_by_loaded_lines,
-        delivery_date,
-        previous_delivery_date
+        ) as is_balanced_by_loaded_lines
 
     from statements_ordered
 
+),
+
+final as (
+
+    select
+        source_file,
+        data_source_file,
+        opening_balance_minor,
+        closing_balance_minor,
+        previous_closing_balance_minor,
+        amount_minor_sum,
+        loaded_amount_minor_sum,
+        is_continuous,
+        is_balanced,
+        is_balanced_by_loaded_lines,
+        delivery_date,
+        previous_delivery_date
+
+    from checked
+
 )
 
-select * from checked
+select * from final

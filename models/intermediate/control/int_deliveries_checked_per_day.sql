@@ -40,7 +40,6 @@ fx_rates as (
     select
         _source_file as source_file,
         currency,
-        date,
         quarantine_reason
 
     from {{ ref('base_fx__rates') }}

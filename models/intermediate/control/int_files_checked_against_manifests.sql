@@ -28,17 +28,17 @@
 with
 
 {% for system, spec in systems.items() %}
-{{ system }}_rows as (
+    {{ system }}_rows as (
 
-    select * from {{ ref('base_' ~ system ~ '__' ~ spec.table) }}
+        select * from {{ ref('base_' ~ system ~ '__' ~ spec.table) }}
 
-),
+    ),
 
-{{ system }}_manifests as (
+    {{ system }}_manifests as (
 
-    select * from {{ ref('stg_' ~ system ~ '__manifests') }}
+        select * from {{ ref('stg_' ~ system ~ '__manifests') }}
 
-),
+    ),
 
 {% endfor -%}
 
@@ -55,14 +55,14 @@ loaded_files as (
             sum(
                 case when quarantine_reason is not null then 1 else 0 end
             ) as count_quarantined_rows,
-            {%- for name in sum_names %}
-                {%- if name in spec.sums %}
-                    sum({{ spec.sums[name] }}) as loaded_{{ name }}
-                {%- else %}
-                    cast(null as {{ dbt.type_bigint() }}) as loaded_{{ name }}
-                {%- endif %}
-                {{- ',' if not loop.last }}
-            {%- endfor %}
+        {%- for name in sum_names %}
+            {%- if name in spec.sums %}
+                sum({{ spec.sums[name] }}) as loaded_{{ name }}
+            {%- else %}
+                cast(null as {{ dbt.type_bigint() }}) as loaded_{{ name }}
+            {%- endif %}
+            {{- ',' if not loop.last }}
+        {%- endfor %}
 
         from {{ system }}_rows
 
@@ -86,14 +86,14 @@ manifests as (
             delivery_date,
             sha256 as manifest_sha256,
             record_count as manifest_record_count,
-            {%- for name in sum_names %}
-                {%- if name in spec.sums %}
-                    {{ name }} as manifest_{{ name }}
-                {%- else %}
-                    cast(null as {{ dbt.type_bigint() }}) as manifest_{{ name }}
-                {%- endif %}
-                {{- ',' if not loop.last }}
-            {%- endfor %}
+        {%- for name in sum_names %}
+            {%- if name in spec.sums %}
+                {{ name }} as manifest_{{ name }}
+            {%- else %}
+                cast(null as {{ dbt.type_bigint() }}) as manifest_{{ name }}
+            {%- endif %}
+            {{- ',' if not loop.last }}
+        {%- endfor %}
 
         from {{ system }}_manifests
         {%- if not loop.last %}
@@ -180,10 +180,10 @@ judged as (
         is_count_matching,
         is_sha256_matching,
         is_sum_matching,
+        delivery_date,
         (
             has_manifest and is_count_matching and is_sha256_matching and is_sum_matching
-        ) as is_matching_manifest,
-        delivery_date
+        ) as is_matching_manifest
 
     from checked
 

@@ -30,22 +30,38 @@ orders_per_customer as (
 
 ),
 
-final as (
+customers_joined_to_orders as (
 
     select
         customers.customer_id,
         customers.email,
         customers.country_code,
-        coalesce(orders_per_customer.count_orders, 0) as count_orders,
         orders_per_customer.first_ordered_date,
         orders_per_customer.last_ordered_date,
         customers.created_at,
-        customers.updated_at
+        customers.updated_at,
+        coalesce(orders_per_customer.count_orders, 0) as count_orders
 
     from customers
 
     left join orders_per_customer
         on customers.customer_id = orders_per_customer.customer_id
+
+),
+
+final as (
+
+    select
+        customer_id,
+        email,
+        country_code,
+        count_orders,
+        first_ordered_date,
+        last_ordered_date,
+        created_at,
+        updated_at
+
+    from customers_joined_to_orders
 
 )
 

@@ -69,10 +69,10 @@ lines_joined_to_orders as (
         products.category,
         order_lines.quantity,
         order_lines.unit_price_minor,
-        order_lines.quantity * order_lines.unit_price_minor as line_total_minor,
         orders.ordered_date,
         orders.ordered_at,
-        order_lines.updated_at
+        order_lines.updated_at,
+        order_lines.quantity * order_lines.unit_price_minor as line_total_minor
 
     from order_lines
 

@@ -15,7 +15,7 @@ renamed as (
         currency as currency_code,
         base as base_currency_code,
         rate,
-        date as rate_date,
+        rate_date,
         _source_file as source_file,
         _dlt_load_id
 

@@ -15,7 +15,7 @@ renamed as (
         transaction_id,
         order_id,
         payout_id,
-        type as transaction_type,
+        transaction_type,
         status as transaction_status,
         currency as currency_code,
         amount_minor,

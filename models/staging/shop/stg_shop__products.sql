@@ -14,7 +14,7 @@ renamed as (
     select
         product_id,
         sku,
-        name as product_name,
+        product_name,
         category,
         currency as currency_code,
         list_price_minor,

@@ -41,7 +41,7 @@ typed as (
         currencies.currency_code as currency,
         {{ blank_to_null('rates.base') }} as base,
         {{ safe_cast_decimal('rates.rate', 18, 6) }} as rate,
-        {{ safe_cast_date('rates.date') }} as date
+        {{ safe_cast_date('rates.date') }} as rate_date
 
     from rates
 
@@ -55,7 +55,7 @@ checked as (
     select
         *,
         currency_text is null as is_missing_key,
-        date is null as has_invalid_date,
+        rate_date is null as has_invalid_date,
         currency_text is not null and currency is null as has_invalid_currency,
         coalesce(rate <= 0, true) or coalesce(base != 'EUR', true) as has_invalid_value
 
@@ -69,7 +69,7 @@ judged as (
         currency_text as currency,
         base,
         rate,
-        date,
+        rate_date,
         {{ first_quarantine_reason(rules) }} as quarantine_reason,
         {{ quarantine_reasons(rules) }} as quarantine_reasons,
         _source_file,

@@ -42,7 +42,7 @@ typed as (
         {{ blank_to_null('balance_transactions.transaction_id') }} as transaction_id,
         {{ blank_to_null('balance_transactions.order_id') }} as order_id,
         {{ blank_to_null('balance_transactions.payout_id') }} as payout_id,
-        {{ blank_to_null('balance_transactions.type') }} as type,
+        {{ blank_to_null('balance_transactions.type') }} as transaction_type,
         {{ blank_to_null('balance_transactions.status') }} as status,
         currencies.currency_code as currency,
         {{ safe_cast_integer('balance_transactions.amount_minor') }} as amount_minor,
@@ -50,8 +50,9 @@ typed as (
         {{ safe_cast_integer('balance_transactions.net_minor') }} as net_minor,
         {{ safe_cast_date('balance_transactions.available_on') }} as available_on,
         {{ safe_cast_timestamp_utc('balance_transactions.created_at') }} as created_at,
-        {{ blank_to_null('balance_transactions.available_on') }} is not null
-        as has_available_on,
+        (
+            {{ blank_to_null('balance_transactions.available_on') }} is not null
+        ) as has_available_on,
         balance_transactions._malformed_record is not null as is_malformed
 
     from balance_transactions
@@ -73,7 +74,7 @@ checked as (
         has_available_on and available_on is null as has_invalid_date,
         currency is null as has_invalid_currency,
         (
-            coalesce(type not in ('charge', 'refund', 'fee', 'adjustment'), true)
+            coalesce(transaction_type not in ('charge', 'refund', 'fee', 'adjustment'), true)
             or coalesce(status not in ('succeeded', 'failed'), true)
         ) as has_invalid_value
 
@@ -87,7 +88,7 @@ judged as (
         transaction_id,
         order_id,
         payout_id,
-        type,
+        transaction_type,
         status,
         currency,
         amount_minor,

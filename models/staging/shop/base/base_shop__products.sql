@@ -32,7 +32,7 @@ typed as (
     select
         {{ blank_to_null('products.product_id') }} as product_id,
         {{ blank_to_null('products.sku') }} as sku,
-        {{ blank_to_null('products.name') }} as name,
+        {{ blank_to_null('products.name') }} as product_name,
         {{ blank_to_null('products.category') }} as category,
         currencies.currency_code as currency,
         {{ safe_cast_integer('products.list_price_minor') }} as list_price_minor,
@@ -65,7 +65,7 @@ checked as (
         coalesce(list_price_minor < 0, true) as has_invalid_amount,
         updated_at is null as has_invalid_timestamp,
         currency is null as has_invalid_currency,
-        sku is null or name is null or category is null as has_invalid_value
+        sku is null or product_name is null or category is null as has_invalid_value
 
     from latest_versions
 
@@ -78,7 +78,7 @@ judged as (
     select
         product_id,
         sku,
-        name,
+        product_name,
         category,
         currency,
         list_price_minor,
