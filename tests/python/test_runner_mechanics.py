@@ -20,6 +20,7 @@ from runner import steps as steps_module
 from runner.cli import main
 from runner.dbt import DbtInvocation
 from runner.lock import warehouse_lock
+from runner.records import OpsStore
 from runner.results import (
     EXIT_AUDIT_FAILED,
     EXIT_LOCKED,
@@ -223,3 +224,34 @@ def test_a_second_run_is_refused_while_the_lock_is_held_and_a_crash_releases_it(
     assert third.returncode == EXIT_OK
     with warehouse_lock(workspace / "wh.duckdb.lock", run_id="after", started_at="now"):
         pass
+
+
+def test_stored_failures_of_failing_tests_are_kept_as_json(tmp_path: Path) -> None:
+
+    warehouse = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("create schema audit")
+        connection.execute(
+            "create table audit.assert_x as "
+            "select * from (values ('po_1', 120), ('po_2', -5)) as t(payout_id, amount_minor)"
+        )
+    store = OpsStore(warehouse)
+    store.ensure_tables()
+    failing = NodeResult(
+        "inv-9", "build", "test.tally.assert_x", "test", "fail", 0.2, None, 2, "Got 2",
+        severity="error", failures_relation='"audit"."assert_x"',
+    )  # fmt: skip
+    passing = NodeResult("inv-9", "build", "test.tally.ok", "test", "pass", 0.1, None, 0, None)
+    store.record_nodes("run-9", [failing, passing])
+    rows = _query(
+        warehouse,
+        "select invocation_id, unique_id, row_number, failure_row "
+        "from ops.test_failure_history order by row_number",
+    )
+    assert [(row[0], row[1], row[2]) for row in rows] == [
+        ("inv-9", "test.tally.assert_x", 1),
+        ("inv-9", "test.tally.assert_x", 2),
+    ]
+    assert json.loads(rows[0][3]) == {"payout_id": "po_1", "amount_minor": 120}
+    results = _query(warehouse, "select unique_id, severity from ops.dbt_node_results order by 1")
+    assert results == [("test.tally.assert_x", "error"), ("test.tally.ok", None)]
