@@ -90,7 +90,7 @@ def _sha(text: str) -> str:
 
 @dataclass
 class DataFile:
-    """One delivered CSV file: its rows (None for a malformed line) and the load it came in."""
+    """One delivered CSV file: its rows (raw text for a malformed line) and its load."""
 
     path: str
     load: Load
@@ -105,6 +105,7 @@ class DataFile:
 def _payment(
     transaction_id: str | None,
     amount: str,
+    *,
     currency: str = "EUR",
     created_at: str = "2025-11-03T10:00:00Z",
     kind: str = "charge",
@@ -226,7 +227,10 @@ CUSTOMERS: list[tuple[Load, Row]] = [
     (SHOP_LOAD_1, ("c_1", "old@example.com", "DE", "2025-10-01T08:00:00Z", "2025-10-01T08:00:00Z")),
     (SHOP_LOAD_2, ("c_1", "new@example.com", "DE", "2025-10-01T08:00:00Z", "2025-11-04T08:00:00Z")),
     (SHOP_LOAD_1, ("c_2", "two@example.com", "GB", "2025-10-02T08:00:00Z", "2025-10-02T08:00:00Z")),
-    (SHOP_LOAD_PARTIAL, ("c_9", "nine@example.com", "SE", "2025-11-05T08:00:00Z", "2025-11-05T08:00:00Z")),
+    (
+        SHOP_LOAD_PARTIAL,
+        ("c_9", "nine@example.com", "SE", "2025-11-05T08:00:00Z", "2025-11-05T08:00:00Z"),
+    ),
     (SHOP_LOAD_1, ("c_3", "three@example.com", "FR", "2025-10-03T08:00:00Z", "soon")),
 ]
 PRODUCTS: list[tuple[Load, Row]] = [
@@ -235,12 +239,30 @@ PRODUCTS: list[tuple[Load, Row]] = [
     (SHOP_LOAD_1, ("p_3", "SKU-3", "Rug", "home", "ten", "EUR", "2025-10-01T08:00:00Z")),
 ]
 ORDERS: list[tuple[Load, Row]] = [
-    (SHOP_LOAD_1, ("o_1", "c_1", "placed", "EUR", "1000", "2025-11-03T09:55:00Z", "2025-11-03T09:55:00Z")),
-    (SHOP_LOAD_2, ("o_1", "c_1", "paid", "EUR", "1000", "2025-11-03T09:55:00Z", "2025-11-03T10:00:00Z")),
-    (SHOP_LOAD_1, ("o_2", "c_2", "shipped", "USD", "2500", "2025-11-03T10:30:00Z", "2025-11-04T10:00:00Z")),
-    (SHOP_LOAD_1, ("o_3", "c_2", "lost", "EUR", "500", "2025-11-03T11:00:00Z", "2025-11-03T11:00:00Z")),
-    (SHOP_LOAD_1, ("o_4", "c_2", "paid", "EURO", "500", "2025-11-03T11:00:00Z", "2025-11-03T11:00:00Z")),
-    (SHOP_LOAD_PARTIAL, ("o_9", "c_9", "paid", "SEK", "500", "2025-11-05T11:00:00Z", "2025-11-05T11:00:00Z")),
+    (
+        SHOP_LOAD_1,
+        ("o_1", "c_1", "placed", "EUR", "1000", "2025-11-03T09:55:00Z", "2025-11-03T09:55:00Z"),
+    ),
+    (
+        SHOP_LOAD_2,
+        ("o_1", "c_1", "paid", "EUR", "1000", "2025-11-03T09:55:00Z", "2025-11-03T10:00:00Z"),
+    ),
+    (
+        SHOP_LOAD_1,
+        ("o_2", "c_2", "shipped", "USD", "2500", "2025-11-03T10:30:00Z", "2025-11-04T10:00:00Z"),
+    ),
+    (
+        SHOP_LOAD_1,
+        ("o_3", "c_2", "lost", "EUR", "500", "2025-11-03T11:00:00Z", "2025-11-03T11:00:00Z"),
+    ),
+    (
+        SHOP_LOAD_1,
+        ("o_4", "c_2", "paid", "EURO", "500", "2025-11-03T11:00:00Z", "2025-11-03T11:00:00Z"),
+    ),
+    (
+        SHOP_LOAD_PARTIAL,
+        ("o_9", "c_9", "paid", "SEK", "500", "2025-11-05T11:00:00Z", "2025-11-05T11:00:00Z"),
+    ),
 ]
 ORDER_LINES: list[tuple[Load, Row]] = [
     (SHOP_LOAD_1, ("ol_1", "o_1", "p_1", "1", "1000", "2025-11-03T09:55:00Z")),
@@ -254,7 +276,15 @@ SHOP_TABLES: dict[str, tuple[tuple[str, ...], list[tuple[Load, Row]]]] = {
         PRODUCTS,
     ),
     "orders": (
-        ("order_id", "customer_id", "status", "currency", "total_minor", "ordered_at", "updated_at"),
+        (
+            "order_id",
+            "customer_id",
+            "status",
+            "currency",
+            "total_minor",
+            "ordered_at",
+            "updated_at",
+        ),
         ORDERS,
     ),
     "order_lines": (
@@ -263,8 +293,8 @@ SHOP_TABLES: dict[str, tuple[tuple[str, ...], list[tuple[Load, Row]]]] = {
     ),
 }
 
-# What the dbt layer must make of the rows above.
-EXPECTED_QUARANTINE: dict[tuple[str, str | None], str] = {
+# What the dbt layer must make of the rows above: (source file, line or key) -> first reason.
+EXPECTED_QUARANTINE: dict[tuple[str, str], str] = {
     ("payments/2025-11-03/balance_transactions.csv", "4"): "field_count",
     ("payments/2025-11-03/balance_transactions.csv", "5"): "invalid_amount",
     ("payments/2025-11-03/balance_transactions.csv", "6"): "invalid_currency",
@@ -275,12 +305,22 @@ EXPECTED_QUARANTINE: dict[tuple[str, str | None], str] = {
     ("bank/2025-11-04/statement.csv", "2"): "invalid_date",
     ("ledger/2025-11-03/journal_lines.csv", "4"): "invalid_timestamp",
     ("ledger/2025-11-03/journal_lines.csv", "5"): "missing_key",
-    ("fx/2025-11-04.json", None): "invalid_value",
-    ("shop.customers", None): "invalid_timestamp",
-    ("shop.products", None): "invalid_amount",
-    ("shop.orders", None): "invalid_value",
-    ("shop.order_lines", None): "invalid_value",
+    ("fx/2025-11-04.json", "SEK"): "invalid_value",
+    ("shop.customers", "c_3"): "invalid_timestamp",
+    ("shop.products", "p_3"): "invalid_amount",
+    ("shop.orders", "o_3"): "invalid_value",
+    ("shop.orders", "o_4"): "invalid_currency",
+    ("shop.order_lines", "ol_3"): "invalid_value",
 }
+# Keys that only arrived in an incomplete load, or one dlt never recorded: never visible.
+INVISIBLE_KEYS = ("txn_201", "txn_301", "c_9", "o_9")
+# The 2025-11-04 payments file was re-sent: only the second version's rows count.
+SUPERSEDED_KEYS = ("txn_101",)
+RESENT_KEYS = ("txn_111", "txn_112")
+# The bank statement of 2025-11-04 states 3 rows for a 2-row file and opens at a balance the
+# 2025-11-03 statement did not close at.
+MISMATCHED_FILES = ("bank/2025-11-04/statement.csv",)
+DISCONTINUOUS_STATEMENTS = ("bank/2025-11-04/_manifest.json",)
 
 
 def _manifest_row(data_file: DataFile, columns: Sequence[str]) -> dict[str, str]:
@@ -354,6 +394,7 @@ def _write_loads(con: duckdb.DuckDBPyConnection, schema: str, loads: Sequence[Lo
 
 def _write_file_system(
     con: duckdb.DuckDBPyConnection,
+    *,
     system: str,
     table: str,
     columns: tuple[str, ...],
@@ -417,7 +458,16 @@ def _write_fx(con: duckdb.DuckDBPyConnection) -> None:
     )
     _create(con, "raw_fx.rejected_files", REJECTED_COLUMNS)
     rows = [
-        ("EUR", path.split("/")[1][:10], currency, rate, path, _sha(path), load.load_id, f"{path}{currency}")
+        (
+            "EUR",
+            path.split("/")[1][:10],
+            currency,
+            rate,
+            path,
+            _sha(path),
+            load.load_id,
+            f"{path}{currency}",
+        )
         for path, load, rates in FX_FILES
         for currency, rate in rates.items()
     ]
@@ -446,20 +496,34 @@ def build_raw_fixture(warehouse: Path) -> None:
         FileExistsError: when `warehouse` exists, so a real warehouse is never overwritten.
     """
     if warehouse.exists():
-        raise FileExistsError(f"fixture warehouse `{warehouse}` exists; remove it or pick a new path")
+        raise FileExistsError(
+            f"fixture warehouse `{warehouse}` exists; remove it or pick a new path"
+        )
     with duckdb.connect(str(warehouse)) as con:
         _write_shop(con)
         _write_file_system(
-            con, "payments", "balance_transactions", PAYMENT_COLUMNS, PAYMENT_FILES,
-            ("amount_minor_sum",),
+            con,
+            system="payments",
+            table="balance_transactions",
+            columns=PAYMENT_COLUMNS,
+            files=PAYMENT_FILES,
+            control_columns=("amount_minor_sum",),
         )
         _write_file_system(
-            con, "bank", "statement_lines", BANK_COLUMNS, BANK_FILES,
-            ("amount_sum", "opening_balance", "closing_balance"),
+            con,
+            system="bank",
+            table="statement_lines",
+            columns=BANK_COLUMNS,
+            files=BANK_FILES,
+            control_columns=("amount_sum", "opening_balance", "closing_balance"),
         )
         _write_file_system(
-            con, "ledger", "journal_lines", LEDGER_COLUMNS, LEDGER_FILES,
-            ("debit_minor_sum", "credit_minor_sum"),
+            con,
+            system="ledger",
+            table="journal_lines",
+            columns=LEDGER_COLUMNS,
+            files=LEDGER_FILES,
+            control_columns=("debit_minor_sum", "credit_minor_sum"),
         )
         _write_fx(con)
 
