@@ -173,20 +173,11 @@ class RunSteps:
         return StepOutput(rows=rows)
 
     def ingest(self) -> StepOutput:
-        """Load everything new in the landing zone into the raw layer."""
+        """Load everything new in the landing zone into the raw layer (ingest logs each load)."""
         ingest_report = run_ingest(self.settings.landing, self.settings.warehouse)
         for load in ingest_report.loads:
             self.report.sources.append(
                 SourceRows(load.source, load.rows_loaded, load.files_rejected)
-            )
-            logger.info(
-                "loaded source=%s rows=%d files=%d rejected=%d unchanged=%d load_id=%s",
-                load.source,
-                load.rows_loaded,
-                load.files_loaded,
-                load.files_rejected,
-                load.files_unchanged,
-                load.load_id or "-",
             )
         return StepOutput(rows=ingest_report.rows_loaded)
 

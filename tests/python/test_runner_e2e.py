@@ -1,8 +1,10 @@
 """End to end: the real generator, dlt ingest and dbt build under `runner.cli.main`.
 
-One clean run builds the warehouse; a backfill rebuilds one day of a microbatch model and no
-other; a broken input (a manifest that disagrees with its file) then fails an audit rule, exits
-with code 4 and alerts a local webhook; `status` and the metrics file tell both stories.
+The demo landing zone carries injected reconciliation breaks (the generator always plants some
+of each type), so the first whole run is a run with broken input: an audit rule fails, the
+run exits with code 4 and alerts a local webhook, and the docs are still generated. A backfill
+then rebuilds the batch holding one day of a microbatch model and no other; `status` and
+the metrics file tell the story of all the runs.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from runner.results import EXIT_AUDIT_FAILED, EXIT_OK
 
 pytestmark = pytest.mark.slow
 
-DEMO = ["--days", "10", "--orders-per-day", "20", "--anomaly-rate", "0", "--malformed-rate", "0"]
+# Forty days cross a month boundary: the microbatch facts use monthly batches, and a backfill
+# rebuilds whole batches, so "a day outside the window" must lie in another month.
+DEMO = ["--days", "40", "--orders-per-day", "5"]
 
 
 @dataclass
@@ -40,7 +44,7 @@ class Webhook:
 class Workspace:
     root: Path
     webhook: Webhook
-    clean_run_id: str = ""
+    failed_run_id: str = ""
 
     @property
     def warehouse(self) -> Path:
@@ -93,14 +97,15 @@ def _metrics(workspace: Workspace) -> dict[tuple[str, tuple[tuple[str, str], ...
     }
 
 
-def test_clean_run_builds_everything_and_records_it(
+def test_run_over_broken_input_fails_audit_alerts_and_records_it(
     workspace: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["demo", *DEMO]) == EXIT_OK
-    assert main([]) == EXIT_OK, capsys.readouterr().err
-    summary = capsys.readouterr().out
-    assert "rows loaded" in summary
-    assert "days closed" in summary
+    assert main([]) == EXIT_AUDIT_FAILED, capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "audit rule(s) failed" in captured.err.strip().splitlines()[-1]
+    assert "rows loaded" in captured.out
+    assert "days closed" in captured.out
 
     runs = workspace.query(
         "select run_id, command, outcome, exit_code, cpu_seconds, peak_memory_bytes, git_commit "
@@ -108,31 +113,45 @@ def test_clean_run_builds_everything_and_records_it(
     )
     assert [(run[1], run[2], run[3]) for run in runs] == [
         ("demo", "succeeded", 0),
-        ("all", "succeeded", 0),
+        ("all", "audit_failed", EXIT_AUDIT_FAILED),
     ]
-    workspace.clean_run_id = runs[1][0]
+    run_id = workspace.failed_run_id = runs[1][0]
     assert runs[1][4] > 0
     assert runs[1][5] > 0
     assert runs[1][6], "the git commit is recorded"
     steps = workspace.query(
-        f"select step, outcome, rows from ops.step_runs where run_id = '{runs[1][0]}'"
+        f"select step, outcome, rows from ops.step_runs where run_id = '{run_id}'"
     )
     assert {step: outcome for step, outcome, _ in steps} == {
         "ingest": "succeeded",
-        "build": "succeeded",
+        "build": "audit_failed",
         "docs": "succeeded",
-    }
+    }, "a failed audit rule does not stop the docs"
     assert {step: rows for step, _, rows in steps}["ingest"] > 0
     invocations = workspace.query(
         "select command, count(*) from ops.dbt_node_results group by 1 order by 1"
     )
     assert [command for command, _ in invocations] == ["build", "docs generate"]
     assert (workspace.root / "target" / "index.html").is_file()
-    log = workspace.root / "logs" / f"run-{runs[1][0]}.jsonl"
+
+    assert len(workspace.webhook.bodies) == 1
+    alert = workspace.webhook.bodies[0]
+    assert alert["run_id"] == run_id
+    assert alert["outcome"] == "audit_failed"
+    assert alert["failed_step"] is None
+    assert alert["failing_tests"], alert
+    assert sum(alert["breaks"].values()) > 0
+    failing = {test["unique_id"] for test in alert["failing_tests"]}
+    history = workspace.query(
+        f"select distinct unique_id from ops.test_failure_history where run_id = '{run_id}'"
+    )
+    assert history, "failing tests that store failures leave their rows in the history"
+    assert {unique_id for (unique_id,) in history} <= failing
+
+    log = workspace.root / "logs" / f"run-{run_id}.jsonl"
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert {entry["step"] for entry in entries} >= {"ingest", "build", "docs"}
     assert "token123" not in log.read_text()
-    assert workspace.webhook.bodies == [], "a clean run sends no alert"
 
 
 def test_the_warehouse_is_released_after_the_run(workspace: Workspace) -> None:
@@ -152,73 +171,54 @@ def _microbatch_model(workspace: Workspace) -> tuple[str, str, str]:
     raise AssertionError("the project has no microbatch model to backfill")
 
 
-def test_backfill_rebuilds_the_window_and_leaves_other_days_alone(
+def test_backfill_rebuilds_the_window_and_leaves_other_batches_alone(
     workspace: Workspace,
 ) -> None:
     relation, event_time, name = _microbatch_model(workspace)
-    per_day = dict(
-        workspace.query(
-            f"select cast({event_time} as date) as day, count(*) from {relation} group by 1"
-        )
-    )
-    inside, outside = sorted(per_day)[2], sorted(per_day)[5]
+    count_per_day = f"select cast({event_time} as date) as day, count(*) from {relation} group by 1"
+    before = dict(workspace.query(count_per_day))
+    days = sorted(before)
+    inside = days[-3]
+    assert days[0].month != inside.month, "the demo data must span two monthly batches"
     with duckdb.connect(str(workspace.warehouse)) as connection:
-        connection.execute(
-            f"delete from {relation} where cast({event_time} as date) in (?, ?)", [inside, outside]
-        )
+        connection.execute(f"delete from {relation} where cast({event_time} as date) = ?", [inside])
+
     day = inside.isoformat()
     assert main(["build", "--select", name, "--start", day, "--end", day]) == EXIT_OK
-    after = dict(
-        workspace.query(
-            f"select cast({event_time} as date) as day, count(*) from {relation} group by 1"
-        )
-    )
-    assert after.get(inside) == per_day[inside], "the day in the window is rebuilt from raw"
-    assert outside not in after, "a day outside the window is left untouched"
-    assert {d: n for d, n in after.items() if d != inside} == {
-        d: n for d, n in per_day.items() if d not in (inside, outside)
-    }
+    assert dict(workspace.query(count_per_day)) == before, "the window is rebuilt from raw"
+    run_results = json.loads((workspace.root / "target" / "run_results.json").read_text())
+    (result,) = [item for item in run_results["results"] if item["unique_id"].endswith(name)]
+    batches = result["batch_results"]
+    assert batches["failed"] == []
+    rebuilt = [dt.datetime.fromisoformat(start).date() for start, _ in batches["successful"]]
+    # Only the batch holding the window ran: the earlier month was not touched.
+    assert rebuilt == [inside.replace(day=1)], batches
 
 
-def test_broken_input_fails_an_audit_rule_exits_4_and_alerts(
+def test_status_lists_the_runs_and_metrics_keep_the_last_success(
     workspace: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    manifest_file = sorted((workspace.landing / "payments").glob("*/_manifest.json"))[3]
-    manifest = json.loads(manifest_file.read_text())
-    manifest["record_count"] += 1  # the file now disagrees with its control total
-    manifest_file.write_text(json.dumps(manifest, indent=2))
+    # One more failing run: only the failing audit test, so the metrics must keep the
+    # backfill's success as the last one.
+    assert main(["build", "--select", "assert_breaks_within_tolerance"]) == EXIT_AUDIT_FAILED
+    assert len(workspace.webhook.bodies) == 2
+    capsys.readouterr()
 
-    assert main([]) == EXIT_AUDIT_FAILED
-    error = capsys.readouterr().err.strip().splitlines()[-1]
-    assert "audit rule(s) failed" in error
-    assert len(workspace.webhook.bodies) == 1
-    alert = workspace.webhook.bodies[0]
-    assert alert["outcome"] == "audit_failed"
-    assert alert["failed_step"] is None
-    assert alert["failing_tests"], alert
-    assert "text" in alert
-
-
-def test_status_lists_both_runs_and_metrics_keep_the_last_success(
-    workspace: Workspace, capsys: pytest.CaptureFixture[str]
-) -> None:
     assert main(["status"]) == EXIT_OK
     table = capsys.readouterr().out.splitlines()
     rows = {line.split()[0]: line.split() for line in table[1:] if line.split()}
-    assert rows[workspace.clean_run_id][4] == "succeeded"
-    assert any(row[1] == "all" and row[4] == "audit_failed" for row in rows.values())
+    failed_run = rows[workspace.failed_run_id]
+    # Columns: run_id, command, started date, started time, seconds, outcome, ...
+    assert (failed_run[1], failed_run[5]) == ("all", "audit_failed")
+    assert [row[5] for row in rows.values() if row[1] == "build"] == ["audit_failed", "succeeded"]
 
     samples = _metrics(workspace)
-    assert samples[("tally_run_outcome", (("command", "all"), ("outcome", "audit_failed")))] == 1
-    clean_end = workspace.query(
-        f"select ended_at from ops.pipeline_runs where run_id = '{workspace.clean_run_id}'"
+    assert samples[("tally_run_outcome", (("command", "build"), ("outcome", "audit_failed")))] == 1
+    backfill_end = workspace.query(
+        "select max(ended_at) from ops.pipeline_runs where outcome = 'succeeded' "
+        "and command = 'build'"
     )[0][0]
     kept = samples[("tally_last_success_timestamp_seconds", ())]
-    # The last success is the backfill build that followed the clean run, not the failed run.
-    assert kept >= clean_end.replace(tzinfo=dt.UTC).timestamp()
-    failed_end = workspace.query(
-        "select max(ended_at) from ops.pipeline_runs where outcome = 'audit_failed'"
-    )[0][0]
-    assert kept < failed_end.replace(tzinfo=dt.UTC).timestamp()
-    assert any(name == "tally_rows_loaded" for name, _ in samples)
-    assert samples[("tally_dbt_tests", (("status", "fail"),))] >= 1
+    assert kept == pytest.approx(backfill_end.replace(tzinfo=dt.UTC).timestamp(), abs=1e-3)
+    assert samples[("tally_dbt_tests", (("status", "fail"),))] == 1
+    assert samples[("tally_run_cpu_seconds", (("command", "build"),))] > 0
