@@ -78,7 +78,8 @@ class AnomalyPlan:
     """Decides, object by object, whether it carries an anomaly and of which kind.
 
     Forced anomalies come first: once a forced day has come, the next eligible object takes
-    it. Otherwise an object carries an anomaly with probability `rate`.
+    it. Otherwise an object carries an anomaly with probability `rate`. A rate of zero forces
+    nothing, so a clean landing zone can be asked for.
     """
 
     def __init__(
@@ -92,7 +93,7 @@ class AnomalyPlan:
         self._rng = rng
         self._rate = rate
         window = max(0, days - _FORCED_MARGIN_DAYS)
-        per_type = 1 + days // _FORCED_EVERY_DAYS
+        per_type = 1 + days // _FORCED_EVERY_DAYS if rate > 0 else 0
         self._forced: dict[str, list[date]] = {
             break_type: sorted(
                 start + timedelta(days=rng.randint(0, window)) for _ in range(per_type)

@@ -437,7 +437,10 @@ class _Generator:
             start,
             config.days,
             config.anomaly_rate,
-            {spec.system: spec.variants() for spec in (PAYMENTS, BANK, LEDGER)},
+            {
+                spec.system: spec.variants() if config.malformed_rate > 0 else ()
+                for spec in (PAYMENTS, BANK, LEDGER)
+            },
         )
         self.landing.mkdir(parents=True, exist_ok=True)
         self.shop = ShopDatabase(self.landing / SHOP_DB_RELATIVE_PATH)

@@ -470,3 +470,15 @@ def test_a_foreign_landing_zone_is_refused(tmp_path: Path) -> None:
 def test_invalid_configuration_is_refused(tmp_path: Path, overrides: dict[str, Any]) -> None:
     with pytest.raises(DemoError):
         generate(_config(tmp_path / "landing", **overrides))
+
+
+def test_zero_rates_give_a_clean_landing_zone(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    config = DemoConfig(
+        landing=landing, days=35, orders_per_day=15, anomaly_rate=0.0, malformed_rate=0.0
+    )
+    summary = generate(config)
+    assert sum(summary.breaks.values()) == 0
+    assert sum(summary.malformed_rows.values()) == 0
+    truth = (tmp_path / "landing_truth" / "anomalies.jsonl").read_text()
+    assert truth == ""
