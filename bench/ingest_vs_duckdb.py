@@ -31,6 +31,7 @@ from ingest.pipeline import run_ingest
 
 def duckdb_direct_load(landing: Path, warehouse: Path) -> tuple[int, float]:
     """Loads every delivered CSV with DuckDB's own reader; returns rows and seconds."""
+    warehouse.parent.mkdir(parents=True)
     started = time.perf_counter()
     rows = 0
     with duckdb.connect(str(warehouse)) as connection:
@@ -47,6 +48,7 @@ def duckdb_direct_load(landing: Path, warehouse: Path) -> tuple[int, float]:
 
 def tally_ingest(landing: Path, warehouse: Path) -> tuple[int, float]:
     """Loads the same files with Tally's pipelines; returns data rows and seconds."""
+    warehouse.parent.mkdir(parents=True)
     started = time.perf_counter()
     run_ingest(landing, warehouse, sources=list(DELIVERIES), pipelines_dir=warehouse.parent / "dlt")
     elapsed = time.perf_counter() - started
