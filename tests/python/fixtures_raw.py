@@ -82,6 +82,7 @@ LEDGER_COLUMNS = (
 FILE_LINEAGE = ("_source_file", "_source_line", "_file_sha256", "_malformed_record")
 DLT_COLUMNS = ("_dlt_load_id", "_dlt_id")
 REJECTED_COLUMNS = ("_source_file", "_file_sha256", "reason", "detail", *DLT_COLUMNS)
+LANDED_COLUMNS = ("_source_file", "_file_sha256", "size_bytes", "record_count", "columns")
 
 
 def _sha(text: str) -> str:
@@ -158,6 +159,8 @@ PAYMENT_FILES = [
             _payment("txn_112", "-950", kind="refund", created_at="2025-11-04T12:30:00+01:00"),
         ],
     ),
+    # A header-only file: no rows, but dlt records it in landed_files.
+    DataFile("payments/2025-11-08/balance_transactions.csv", FILES_LOAD_1, []),
     DataFile(
         "payments/2025-11-05/balance_transactions.csv",
         FILES_LOAD_PARTIAL,
@@ -363,9 +366,18 @@ def _decimal_sum(values: Sequence[str | None]) -> str:
     return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
-def _create(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str]) -> None:
+INTEGER_COLUMNS = ("_source_line", "size_bytes", "record_count")
+
+
+def _create(
+    con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], *, metadata: bool = False
+) -> None:
+    """Creates a raw table: text columns, except the integers the ingest computes itself."""
     typed = ", ".join(
-        f'"{name}" bigint' if name == "_source_line" else f'"{name}" varchar' for name in columns
+        f'"{name}" bigint'
+        if name == "_source_line" or (metadata and name in INTEGER_COLUMNS)
+        else f'"{name}" varchar'
+        for name in columns
     )
     con.execute(f"create table {table} ({typed})")
 
@@ -412,7 +424,9 @@ def _write_file_system(
         (*manifest_columns, "_source_file", "_file_sha256", *DLT_COLUMNS),
     )
     _create(con, f"{schema}.rejected_files", REJECTED_COLUMNS)
+    _create(con, f"{schema}.landed_files", (*LANDED_COLUMNS, *DLT_COLUMNS), metadata=True)
     data_rows: list[tuple[object, ...]] = []
+    landed_rows: list[tuple[object, ...]] = []
     manifest_rows: list[tuple[object, ...]] = []
     for file_number, data_file in enumerate(files):
         for line, row in enumerate(data_file.rows, start=2):
@@ -424,6 +438,17 @@ def _write_file_system(
                 values = row
                 lineage = (data_file.path, line, data_file.sha256, None)
             data_rows.append((*values, *lineage, data_file.load.load_id, dlt_id))
+        landed_rows.append(
+            (
+                data_file.path,
+                data_file.sha256,
+                100 * len(data_file.rows) + 50,
+                len(data_file.rows),
+                ",".join(columns),
+                data_file.load.load_id,
+                f"l-{file_number}",
+            )
+        )
         manifest = _manifest_row(data_file, columns)
         manifest_path = data_file.path.rsplit("/", 1)[0] + "/_manifest.json"
         manifest_rows.append(
@@ -436,6 +461,7 @@ def _write_file_system(
             )
         )
     _insert(con, f"{schema}.{table}", data_rows)
+    _insert(con, f"{schema}.landed_files", landed_rows)
     _insert(con, f"{schema}.manifests", manifest_rows)
     _insert(
         con,
@@ -457,6 +483,15 @@ def _write_fx(con: duckdb.DuckDBPyConnection) -> None:
         ("base", "date", "currency", "rate", "_source_file", "_file_sha256", *DLT_COLUMNS),
     )
     _create(con, "raw_fx.rejected_files", REJECTED_COLUMNS)
+    _create(con, "raw_fx.landed_files", (*LANDED_COLUMNS, *DLT_COLUMNS), metadata=True)
+    _insert(
+        con,
+        "raw_fx.landed_files",
+        [
+            (path, _sha(path), 120, len(rates), "base,date,rates", load.load_id, f"l-{path}")
+            for path, load, rates in FX_FILES
+        ],
+    )
     rows = [
         (
             "EUR",

@@ -5,9 +5,10 @@
     sums skip the values that are not integers (or, for the bank, not decimals), as the
     manifest's sums do.
 
-    A file with a manifest but no loaded rows is either empty (header only: dlt writes no
-    rows, so its sha256 cannot be compared and only a zero count can match) or was not
-    loaded, for instance rejected (see quarantine_files).
+    The file's sha256 is the one dlt recorded in `landed_files` when it read the file, which
+    covers header-only files (no rows to carry it); every loaded row must carry the same one.
+    A file with a manifest that dlt never read, or rejected (see quarantine_files), is not
+    loaded and does not match.
 #}
 {%- set systems = {
     'payments': {
@@ -40,6 +41,12 @@ with
 
     ),
 
+    {{ system }}_landed_files as (
+
+        select * from {{ ref('stg_' ~ system ~ '__landed_files') }}
+
+    ),
+
 {% endfor -%}
 
 loaded_files as (
@@ -48,8 +55,8 @@ loaded_files as (
         select
             '{{ system }}' as source_system,
             _source_file as source_file,
-            min(_file_sha256) as loaded_sha256,
-            count(distinct _file_sha256) as count_loaded_sha256s,
+            min(lower(_file_sha256)) as row_sha256,
+            count(distinct _file_sha256) as count_row_sha256s,
             count(*) as count_loaded_rows,
             sum(case when quarantine_reason is null then 1 else 0 end) as count_staged_rows,
             sum(
@@ -73,6 +80,49 @@ loaded_files as (
 
         {% endif %}
     {% endfor %}
+
+),
+
+landed_files as (
+
+    {% for system, spec in systems.items() -%}
+        select
+            '{{ system }}' as source_system,
+            source_file,
+            file_sha256
+
+        from {{ system }}_landed_files
+        {%- if not loop.last %}
+
+            union all
+
+        {% endif %}
+    {% endfor %}
+
+),
+
+delivered_files as (
+
+    select
+        landed_files.file_sha256 as loaded_sha256,
+        loaded_files.row_sha256,
+        loaded_files.count_row_sha256s,
+        loaded_files.count_loaded_rows,
+        loaded_files.count_staged_rows,
+        loaded_files.count_quarantined_rows,
+        loaded_files.loaded_amount_minor_sum,
+        loaded_files.loaded_debit_minor_sum,
+        loaded_files.loaded_credit_minor_sum,
+        coalesce(landed_files.source_system, loaded_files.source_system) as source_system,
+        coalesce(landed_files.source_file, loaded_files.source_file) as source_file
+
+    from landed_files
+
+    -- Full: rows of a file dlt has no record of must still be counted (and fail the sha256).
+    full outer join loaded_files
+        on
+            landed_files.source_system = loaded_files.source_system
+            and landed_files.source_file = loaded_files.source_file
 
 ),
 
@@ -108,33 +158,34 @@ manifests as (
 files_joined_to_manifests as (
 
     select
-        coalesce(manifests.source_system, loaded_files.source_system) as source_system,
-        coalesce(manifests.source_file, loaded_files.source_file) as source_file,
+        coalesce(manifests.source_system, delivered_files.source_system) as source_system,
+        coalesce(manifests.source_file, delivered_files.source_file) as source_file,
         manifests.manifest_source_file,
         manifests.manifest_sha256,
-        loaded_files.loaded_sha256,
-        coalesce(loaded_files.count_loaded_sha256s, 0) as count_loaded_sha256s,
+        delivered_files.loaded_sha256,
+        delivered_files.row_sha256,
+        coalesce(delivered_files.count_row_sha256s, 0) as count_row_sha256s,
         manifests.manifest_record_count,
-        coalesce(loaded_files.count_loaded_rows, 0) as count_loaded_rows,
-        coalesce(loaded_files.count_staged_rows, 0) as count_staged_rows,
-        coalesce(loaded_files.count_quarantined_rows, 0) as count_quarantined_rows,
+        coalesce(delivered_files.count_loaded_rows, 0) as count_loaded_rows,
+        coalesce(delivered_files.count_staged_rows, 0) as count_staged_rows,
+        coalesce(delivered_files.count_quarantined_rows, 0) as count_quarantined_rows,
         {%- for name in sum_names %}
             manifests.manifest_{{ name }},
-            loaded_files.loaded_{{ name }},
+            delivered_files.loaded_{{ name }},
         {%- endfor %}
         manifests.manifest_source_file is not null as has_manifest,
-        loaded_files.source_file is not null as is_loaded,
+        delivered_files.source_file is not null as is_loaded,
         coalesce(
             manifests.delivery_date,
-            {{ safe_cast_date(dbt.split_part('loaded_files.source_file', "'/'", 2)) }}
+            {{ safe_cast_date(dbt.split_part('delivered_files.source_file', "'/'", 2)) }}
         ) as delivery_date
 
     from manifests
 
-    full outer join loaded_files
+    full outer join delivered_files
         on
-            manifests.source_system = loaded_files.source_system
-            and manifests.source_file = loaded_files.source_file
+            manifests.source_system = delivered_files.source_system
+            and manifests.source_file = delivered_files.source_file
 
 ),
 
@@ -144,9 +195,10 @@ checked as (
         *,
         coalesce(manifest_record_count = count_loaded_rows, false) as is_count_matching,
         coalesce(
-            manifest_sha256 = loaded_sha256 and count_loaded_sha256s = 1,
-            -- An empty file leaves no rows to carry its sha256.
-            has_manifest and manifest_record_count = 0 and not is_loaded
+            manifest_sha256 = loaded_sha256
+            -- A header-only file has no rows to carry the sha256.
+            and (count_row_sha256s = 0 or (count_row_sha256s = 1 and row_sha256 = loaded_sha256)),
+            false
         ) as is_sha256_matching,
         (
             {%- for name in sum_names %}
