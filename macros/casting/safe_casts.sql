@@ -57,7 +57,7 @@
 {% macro spark__safe_cast_date(column) -%}
     case
         when {{ tally.matches_pattern(column, '[0-9]{4}-[0-9]{2}-[0-9]{2}') }}
-            then try_to_date({{ column }}, 'yyyy-MM-dd')
+            then try_cast({{ column }} as date)
     end
 {%- endmacro %}
 
@@ -86,13 +86,16 @@
     end
 {%- endmacro %}
 
+{#
+    LIMITATION: Spark reads a timestamp without an offset in the session time zone, and
+    shows every timestamp in it; the Spark target must set spark.sql.session.timeZone=UTC
+    (its profile's server-side config) for these to be UTC like DuckDB's.
+#}
 {% macro spark__safe_cast_timestamp_utc(column) -%}
     case
-        when {{ tally.matches_pattern(column, tally._iso_timestamp_pattern()) }}
-            then to_utc_timestamp(try_to_timestamp({{ column }}), 'UTC')
         when {{ tally.matches_pattern(
-            column, tally._iso_timestamp_pattern() ~ '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)'
+            column, tally._iso_timestamp_pattern() ~ '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?'
         ) }}
-            then to_utc_timestamp(try_to_timestamp({{ column }}), current_timezone())
+            then try_to_timestamp({{ column }})
     end
 {%- endmacro %}

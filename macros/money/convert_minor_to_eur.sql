@@ -14,7 +14,8 @@
         end
     {%- endset -%}
     (
-        sign({{ amount_minor }})
+        {#- Not sign(): Spark returns it as a double, and money never floats. #}
+        case when {{ amount_minor }} < 0 then -1 else 1 end
         * {{ tally.integer_divide(
             'abs(' ~ amount_minor ~ ') * 2000000 + ' ~ rate_micros,
             '2 * ' ~ rate_micros
