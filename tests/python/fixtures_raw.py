@@ -362,8 +362,8 @@ def _decimal_sum(values: Sequence[str | None]) -> str:
             continue
         sign = -1 if value.startswith("-") else 1
         cents += sign * (int(whole) * 100 + int(fraction))
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+    minus = "-" if cents < 0 else ""
+    return f"{minus}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
 INTEGER_COLUMNS = ("_source_line", "size_bytes", "record_count")

@@ -15,7 +15,9 @@ from typing import Any
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner, dbtRunnerResult
+from dbt.artifacts.schemas.results import NodeResult
+from dbt.artifacts.schemas.run import RunExecutionResult
+from dbt.cli.main import dbtRunner
 
 from runner.dbt import release_duckdb
 from tests.python import fixtures_raw
@@ -50,7 +52,8 @@ class BuiltWarehouse:
     """Test name -> status of the test run."""
 
 
-def _invoke(command: list[str], tmp: Path) -> dbtRunnerResult:
+def _invoke(command: list[str], tmp: Path) -> list[NodeResult]:
+    """Runs one dbt command on our selection and returns its node results."""
     args = [
         *command,
         "--select",
@@ -72,7 +75,8 @@ def _invoke(command: list[str], tmp: Path) -> dbtRunnerResult:
         # dbt-duckdb keeps the database open after invoke; the tests open it read-only next.
         release_duckdb()
     assert result.exception is None, f"dbt {command[0]} raised: {result.exception}"
-    return result
+    assert isinstance(result.result, RunExecutionResult), f"dbt {command[0]} ran nothing"
+    return list(result.result.results)
 
 
 @pytest.fixture(scope="module")
@@ -98,13 +102,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltWarehouse]:
         )
         broken = [
             (node.node.unique_id, str(node.status))
-            for node in built_nodes.result
+            for node in built_nodes
             if str(node.status) != "success"
         ]
         assert broken == [], f"models, seeds or snapshots did not build: {broken}"
         # Only tests whose every parent is built: the reconciliation's tests are not ours.
         tested = _invoke(["test", "--indirect-selection", "cautious"], tmp)
-    statuses = {node.node.name: str(node.status) for node in tested.result}
+    statuses = {node.node.name: str(node.status) for node in tested}
     yield BuiltWarehouse(warehouse, statuses)
 
 
