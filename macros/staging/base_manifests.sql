@@ -13,9 +13,9 @@
 {% macro base_manifests(system, integer_sums=[], decimal_sums=[]) -%}
 {%- set rules = [
     ('missing_key', 'is_missing_key'),
-    ('invalid_date', 'has_invalid_date'),
-    ('invalid_timestamp', 'has_invalid_timestamp'),
     ('invalid_amount', 'has_invalid_amount'),
+    ('invalid_timestamp', 'has_invalid_timestamp'),
+    ('invalid_date', 'has_invalid_date'),
     ('invalid_value', 'has_invalid_value'),
 ] -%}
 {%- set sum_columns = [] -%}
