@@ -24,7 +24,6 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from demo.generator import DemoConfig, generate
-
 from ingest.contract import DELIVERIES
 from ingest.pipeline import run_ingest
 

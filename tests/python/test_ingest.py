@@ -13,8 +13,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from demo.generator import DemoConfig, generate
 
+from demo.generator import DemoConfig, generate
 from ingest.errors import LandingZoneError
 from ingest.pipeline import IngestReport, run_ingest
 
