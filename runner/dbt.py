@@ -8,6 +8,7 @@ runner (and dlt) can write it again: one writer per file.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
 import os
@@ -70,6 +71,7 @@ class DbtProject:
         self._manifest: Any = None  # dbt's Manifest; Any because dbt ships no type stubs.
         self._total_nodes = 0
         self._finished_nodes = 0
+        self._vars: dict[str, str] = {}
 
     @property
     def manifest_loaded(self) -> bool:
@@ -83,15 +85,27 @@ class DbtProject:
             self._manifest = self._parse()
         return self._manifest
 
-    def build(self) -> DbtInvocation:
-        """`dbt build` with the run's --select, --full-refresh and backfill window."""
+    def build(
+        self, window: Window | None = None, history_begin: dt.date | None = None
+    ) -> DbtInvocation:
+        """`dbt build` with the run's --select and --full-refresh.
+
+        Args:
+            window: the business days whose event-time batches to rebuild; without one, dbt
+                picks batches from the wall clock.
+            history_begin: the first day of history, where a full build of the incremental
+                facts starts (the var `history_begin`); it is fixed when the project is parsed.
+        """
+        if history_begin is not None and not self.manifest_loaded:
+            self._vars["history_begin"] = history_begin.isoformat()
         args = ["build"]
         if self._settings.select:
             args += ["--select", self._settings.select]
         if self._settings.full_refresh:
             args.append("--full-refresh")
-        if self._settings.window is not None:
-            args += window_arguments(self._settings.window)
+        if window is not None:
+            args += window_arguments(window)
+            self._vars.update(window_vars(window))
         return self._invoke(args)
 
     def docs_generate(self) -> DbtInvocation:
@@ -152,6 +166,8 @@ class DbtProject:
         ]  # fmt: skip
         if settings.target:
             args += ["--target", settings.target]
+        if self._vars:
+            args += ["--vars", json.dumps(self._vars, sort_keys=True)]
         return args
 
     def _read_run_results(self, started: float) -> tuple[str | None, list[dict[str, Any]]]:
@@ -205,20 +221,19 @@ class DbtProject:
 
 
 def window_arguments(window: Window) -> list[str]:
-    """dbt arguments rebuilding the business days of `window` (end inclusive).
+    """dbt arguments rebuilding the event-time batches of `window`'s business days.
 
-    Microbatch models take the window as event-time bounds (end exclusive, hence the day
-    after); models that filter by business date read the two vars.
+    dbt's `--event-time-end` is exclusive, hence the day after the window's last day.
     """
-    window_vars = {
-        WINDOW_START_VAR: window.start.isoformat(),
-        WINDOW_END_VAR: window.end.isoformat(),
-    }
     return [
         "--event-time-start", window.start.isoformat(),
         "--event-time-end", window.end_exclusive.isoformat(),
-        "--vars", json.dumps(window_vars),
     ]  # fmt: skip
+
+
+def window_vars(window: Window) -> dict[str, str]:
+    """The window as dbt vars, for models that filter by business date themselves."""
+    return {WINDOW_START_VAR: window.start.isoformat(), WINDOW_END_VAR: window.end.isoformat()}
 
 
 @contextlib.contextmanager

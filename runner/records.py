@@ -1,9 +1,11 @@
 """Run records in the warehouse's `ops` schema, written with plain DuckDB between dbt calls.
 
 Tables: `pipeline_runs` (one row per run), `step_runs` (one per step), `dbt_node_results` (one
-per node of every dbt invocation, from run_results.json) and `test_failure_history` (the rows
-of failing tests that store their failures, as JSON, keyed by dbt invocation id). Each write
-opens the file, writes and closes it again, so nothing is held while dlt or dbt runs.
+per node of every dbt invocation, from run_results.json), `test_failure_history` (the rows
+of failing tests that store their failures, as JSON, keyed by dbt invocation id) and
+`build_watermarks` (the newest raw load each complete build covered, see runner/windows.py).
+Each write opens the file, writes and closes it again, so nothing is held while dlt or dbt
+runs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import duckdb
 
 from runner.errors import WarehouseBusyError
 from runner.results import NodeResult, RunReport, StepResult
+from runner.windows import RawHistory, read_raw_history
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +77,11 @@ _TABLES = {
         rows_affected bigint,
         failures bigint,
         primary key (invocation_id, unique_id)
+    """,
+    "build_watermarks": """
+        run_id varchar primary key,
+        newest_load_id varchar not null,
+        recorded_at timestamp not null
     """,
     "test_failure_history": """
         run_id varchar not null,
@@ -164,6 +172,23 @@ class OpsStore:
                     str(info.log_file) if info.log_file else None,
                     report.started_at,
                 ],
+            )
+
+    def raw_history(self) -> RawHistory:
+        """What raw holds, and the business days loaded since the last complete build."""
+        with self._connect(read_only=True) as connection:
+            row = connection.execute(
+                f"select newest_load_id from {OPS_SCHEMA}.build_watermarks"
+                " order by recorded_at desc limit 1"
+            ).fetchone()
+            return read_raw_history(connection, row[0] if row else None)
+
+    def record_build_watermark(self, run_id: str, newest_load_id: str) -> None:
+        """Remember that a complete build covered every raw load up to `newest_load_id`."""
+        with self._connect() as connection:
+            connection.execute(
+                f"insert into {OPS_SCHEMA}.build_watermarks values (?, ?, ?)",
+                [run_id, newest_load_id, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
             )
 
     def record_step(self, run_id: str, step: StepResult) -> None:

@@ -183,9 +183,18 @@ class RunSteps:
 
     def build(self) -> StepOutput:
         """dbt build: models, tests, seeds and snapshots, as selected."""
-        invocation = self._record(self.dbt.build())
+        history = self.store.raw_history()
+        window = self.settings.window
+        if window is None and not self.settings.full_refresh:
+            window = history.pending
+            if window is not None:
+                logger.info("build window from new loads start=%s end=%s", window.start, window.end)
+        invocation = self._record(self.dbt.build(window, history_begin=history.first_date))
         if invocation.has_errors:
             raise DbtFailedError("build", self._describe_errors(invocation))
+        if history.newest_load_id is not None and not self.settings.select:
+            # Only a build of every model covers the loads; a --select build leaves them pending.
+            self.store.record_build_watermark(self.report.run_id, history.newest_load_id)
         failing = [node for node in invocation.nodes if node.is_failing_audit]
         for node in failing:
             logger.error("audit rule failed test=%s failures=%s", node.unique_id, node.failures)

@@ -59,7 +59,7 @@ class _StubDbt:
         self.calls: list[str] = []
         self.manifest_loaded = False
 
-    def build(self) -> DbtInvocation:
+    def build(self, window: object = None, history_begin: object = None) -> DbtInvocation:
         self.calls.append("build")
         return DbtInvocation("build", "inv-1", self.build_nodes)
 

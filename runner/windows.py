@@ -1,0 +1,112 @@
+"""Which business days a build must rebuild: the days touched by raw loads it has not seen.
+
+The large facts are incremental by event time (dbt microbatch). Left to itself, dbt picks the
+batches to run from the wall clock, which misses a file that arrives late or a demo history
+dated in the past. Instead the runner reads, from raw, the business dates of every complete
+load newer than the last build's watermark (file dates from `landed_files`, order dates of
+changed shop orders) and passes them as the build's event-time window. The cost of a nightly
+build then follows the new data, and late data of any age is rebuilt in its own batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import duckdb
+
+from runner.settings import Window
+
+logger = logging.getLogger(__name__)
+
+FILE_SYSTEMS = ("payments", "bank", "ledger", "fx")
+DATE_IN_PATH = r"(\d{4}-\d{2}-\d{2})"
+
+
+@dataclass(frozen=True)
+class RawHistory:
+    """What raw holds, as far as the build's windows are concerned.
+
+    Attributes:
+        first_date: the earliest business date in raw, or None when raw is empty.
+        newest_load_id: the newest complete load in raw: the watermark once a build used it.
+        pending: the business days touched by loads newer than the last build's watermark.
+    """
+
+    first_date: dt.date | None
+    newest_load_id: str | None
+    pending: Window | None
+
+
+def _existing_tables(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = connection.execute(
+        "select table_schema || '.' || table_name from information_schema.tables"
+        " where table_schema like 'raw\\_%' escape '\\'"
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def _dated_rows_sql(tables: set[str]) -> list[str]:
+    """Selects of (business_date, load id) from every raw table that carries a date."""
+    selects = [
+        f"select try_cast(regexp_extract(_source_file, '{DATE_IN_PATH}', 1) as date)"
+        f" as business_date, _dlt_load_id from raw_{system}.landed_files"
+        for system in FILE_SYSTEMS
+        if f"raw_{system}.landed_files" in tables
+    ]
+    if "raw_shop.orders" in tables:
+        selects.append(
+            "select try_cast(left(ordered_at, 10) as date) as business_date, _dlt_load_id"
+            " from raw_shop.orders"
+        )
+    return selects
+
+
+def _complete_loads_sql(tables: set[str]) -> str | None:
+    schemas = sorted({table.split(".")[0] for table in tables if table.endswith("._dlt_loads")})
+    if not schemas:
+        return None
+    return " union all ".join(
+        f"select load_id from {schema}._dlt_loads where status = 0" for schema in schemas
+    )
+
+
+def read_raw_history(connection: duckdb.DuckDBPyConnection, watermark: str | None) -> RawHistory:
+    """Reads raw's first date, newest complete load and the days loaded after `watermark`.
+
+    Args:
+        connection: an open connection to the warehouse.
+        watermark: the newest load id the last successful build covered, or None.
+
+    Returns:
+        The history; `pending` is None when nothing was loaded after the watermark.
+    """
+    tables = _existing_tables(connection)
+    dated = _dated_rows_sql(tables)
+    loads = _complete_loads_sql(tables)
+    if not dated or loads is None:
+        return RawHistory(None, None, None)
+    dated_rows = " union all ".join(dated)
+    # Load ids are dlt's start timestamps as text: compared as numbers, never as strings.
+    first_date, newest, pending_start, pending_end = connection.execute(
+        f"""
+        with complete_loads as ({loads}),
+        dated as (
+            select dated.business_date, dated._dlt_load_id
+            from ({dated_rows}) as dated
+            inner join complete_loads on dated._dlt_load_id = complete_loads.load_id
+            where dated.business_date is not null
+        )
+        select
+            (select min(business_date) from dated),
+            (select load_id from complete_loads order by cast(load_id as double) desc limit 1),
+            min(business_date),
+            max(business_date)
+        from dated
+        where $watermark is null or cast(_dlt_load_id as double) > cast($watermark as double)
+        """,
+        {"watermark": watermark},
+    ).fetchone() or (None, None, None, None)
+    pending = None if pending_start is None else Window(pending_start, pending_end)
+    return RawHistory(first_date, newest, pending)
