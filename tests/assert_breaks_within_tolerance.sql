@@ -43,4 +43,4 @@ select
 
 from breaks
 
-where age_days > {{ var('break_age_tolerance_days', 7) }}
+where age_days > {{ var('break_age_tolerance_days') }}

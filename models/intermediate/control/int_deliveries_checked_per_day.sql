@@ -1,10 +1,11 @@
 {#
-    One row per business day and delivering system (payments, bank, ledger, fx): did the
+    One row per calendar day and delivering system (payments, bank, ledger, fx): did the
     system deliver the day, and does the delivery match its manifest? fct_daily_close reads it
-    to decide whether a day is complete.
+    to decide whether a day is complete (it expects no bank statement on a day that is not a
+    business day).
 
-    The days run over the business calendar from the first to the last date any system
-    delivered, so a day nobody delivered still shows up as not delivered. A file system's day
+    The days run over the calendar from the first to the last date any system delivered, so a
+    day nobody delivered still shows up as not delivered. A file system's day
     counts as delivered when its manifest or its rows arrived; it matches when the manifest
     agrees with the file on count, sha256 and sums. FX files carry no manifest: a rates file
     matches when it holds a valid rate for every currency of the seed but EUR.
@@ -14,9 +15,7 @@ with
 
 calendar as (
 
-    select
-        calendar_date,
-        is_business_day
+    select calendar_date
 
     from {{ ref('business_calendar') }}
 
@@ -131,7 +130,7 @@ delivered_range as (
 
 ),
 
-business_days as (
+delivered_days as (
 
     select calendar.calendar_date as business_date
 
@@ -141,8 +140,6 @@ business_days as (
         on
             calendar.calendar_date >= delivered_range.first_delivery_date
             and calendar.calendar_date <= delivered_range.last_delivery_date
-
-    where calendar.is_business_day
 
 ),
 
@@ -161,10 +158,10 @@ systems as (
 days_per_system as (
 
     select
-        business_days.business_date,
+        delivered_days.business_date,
         systems.source_system
 
-    from business_days
+    from delivered_days
 
     cross join systems
 

@@ -13,7 +13,7 @@
     'ledger_revenue_total',
 ] -%}
 {#- The bank books nothing on weekends and holidays, so it owes no statement then. -#}
-{%- set business_day_only_sources = var('business_day_only_sources', ['bank']) -%}
+{%- set business_day_only_sources = var('business_day_only_sources') -%}
 
 with
 
