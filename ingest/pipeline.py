@@ -19,12 +19,14 @@ from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingest.contract import SHOP_DATABASE_PATH, SYSTEMS, LandingFile, SystemName, classify
 from ingest.errors import IngestError, LandingZoneError, SourceConfigError
 from ingest.landed_files import FileTally
+from ingest.resources import DuckDBResources
 from ingest.sources.bank import bank
 from ingest.sources.fx import fx
 from ingest.sources.ledger import ledger
@@ -126,6 +128,13 @@ def _configure_dlt() -> None:
     dlt.config["runtime.log_level"] = "WARNING"
 
 
+def duckdb_destination(warehouse: Path, resources: DuckDBResources) -> dlt.destinations.duckdb:
+    """dlt's DuckDB destination for the warehouse, opened under the run's resource limits."""
+    resources.temp_directory.mkdir(parents=True, exist_ok=True)
+    credentials = DuckDbCredentials(str(warehouse), global_config=resources.settings())
+    return dlt.destinations.duckdb(credentials)
+
+
 def _shop_url(landing: Path) -> str | None:
     url = os.environ.get(SHOP_URL_ENV)
     if url:
@@ -179,6 +188,8 @@ def ingest_source(
     warehouse: Path,
     pipelines_dir: Path,
     outside_contract: int = 0,
+    *,
+    resources: DuckDBResources | None = None,
 ) -> SourceLoad:
     """Loads one system's new files or rows into `raw_<system>`.
 
@@ -188,6 +199,7 @@ def ingest_source(
         warehouse: the DuckDB file.
         pipelines_dir: where dlt keeps its working folders and local state.
         outside_contract: files of this system the inventory found outside the contract.
+        resources: DuckDB's limits for the load; from the `TALLY_*` variables by default.
 
     Returns:
         What was loaded.
@@ -205,7 +217,9 @@ def ingest_source(
         pipeline = dlt.pipeline(
             pipeline_name=f"tally_{system}",
             pipelines_dir=str(pipelines_dir),
-            destination=dlt.destinations.duckdb(str(warehouse)),
+            destination=duckdb_destination(
+                warehouse, resources or DuckDBResources.from_environment()
+            ),
             dataset_name=f"raw_{system}",
         )
         info = _run_pipeline(pipeline, system, source)
@@ -269,7 +283,8 @@ def run_ingest(
 
     Raises:
         LandingZoneError: the landing zone is missing or empty.
-        SourceConfigError: `sources` names an unknown system.
+        SourceConfigError: `sources` names an unknown system, or a `TALLY_*` resource limit
+            is malformed (see `ingest.resources`).
         IngestError: a pipeline failed; the systems before it are loaded.
     """
     systems = _selected(sources)
@@ -277,13 +292,16 @@ def run_ingest(
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     working_dir = pipelines_dir or warehouse.parent / "dlt"
     _configure_dlt()
+    resources = DuckDBResources.from_environment()
     outside: dict[str, int] = {}
     for landing_file in inventory:
         if not landing_file.in_contract:
             top = landing_file.relative_path.split("/", 1)[0]
             outside[top] = outside.get(top, 0) + 1
     loads = tuple(
-        ingest_source(system, landing, warehouse, working_dir, outside.get(system, 0))
+        ingest_source(
+            system, landing, warehouse, working_dir, outside.get(system, 0), resources=resources
+        )
         for system in systems
     )
     return IngestReport(
