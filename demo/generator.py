@@ -125,6 +125,21 @@ _QUANTITIES = (1,) * 16 + (2,) * 3 + (3,) * 1
 _MIN_PAYOUT_NET_MINOR = 100
 
 
+# Quarter-hour parts at the finest: more would only multiply files.
+MAX_PARTS_PER_DAY = 96
+MINUTES_PER_DAY = 24 * 60
+
+
+def part_window_ends(parts_per_day: int) -> list[int]:
+    """The end of each intraday part's time window, in minutes after midnight (the last: 1440)."""
+    return [(index + 1) * MINUTES_PER_DAY // parts_per_day for index in range(parts_per_day)]
+
+
+def part_label(window_end_minutes: int) -> str:
+    """A part's name: its window's end as HHMM (`2400` for the part that closes the day)."""
+    return f"{window_end_minutes // 60:02d}{window_end_minutes % 60:02d}"
+
+
 class DemoError(TallyError):
     """The demo generator cannot run with this configuration or landing zone."""
 
@@ -146,6 +161,9 @@ class DemoConfig:
             statement, an expense journal) carries a reconciliation break.
         malformed_rate: the chance, per data row of a payments, bank or ledger file, that a
             malformed copy of a row is added to the file.
+        parts_per_day: how many intraday parts the payments and bank deliver each day. 1 writes
+            one file per day; N splits the day into N equal time windows, each part named by
+            its window's end (`balance_transactions-0600.csv`, `_manifest-0600.json`, ...).
     """
 
     landing: Path
@@ -156,6 +174,7 @@ class DemoConfig:
     orders_per_day: int = 100
     anomaly_rate: float = 0.01
     malformed_rate: float = 0.0005
+    parts_per_day: int = 1
 
     def resolved_truth_dir(self) -> Path:
         if self.truth_dir is not None:
@@ -381,6 +400,10 @@ def _validate(config: DemoConfig) -> None:
         problems.append(f"anomaly rate must be within 0..1, got `{config.anomaly_rate}`")
     if not 0.0 <= config.malformed_rate <= 0.5:
         problems.append(f"malformed rate must be within 0..0.5, got `{config.malformed_rate}`")
+    if not 1 <= config.parts_per_day <= MAX_PARTS_PER_DAY:
+        problems.append(
+            f"parts per day must be within 1..{MAX_PARTS_PER_DAY}, got `{config.parts_per_day}`"
+        )
     if problems:
         raise DemoError("invalid demo configuration: " + "; ".join(problems))
 
@@ -995,13 +1018,75 @@ class _Generator:
         delivered_at: str,
         opening_balance_minor: int | None = None,
     ) -> None:
-        """Add malformed rows, write the file and its manifest, record the ground truth."""
+        """Deliver the day's rows: one file, or intraday parts when the system sends them."""
+        if self.config.parts_per_day == 1 or spec.system not in ("payments", "bank"):
+            self._deliver_file(
+                work,
+                spec,
+                rows,
+                part=None,
+                fresh_key=fresh_key,
+                delivered_at=delivered_at,
+                opening_balance_minor=opening_balance_minor,
+            )
+            return
+        forced = self.plan.forced_malformed(spec.system, work.day) if rows else []
+        for label, part_rows in self._split_into_parts(spec, rows):
+            # A part is generated shortly after its window closes.
+            opening_balance_minor = self._deliver_file(
+                work,
+                spec,
+                part_rows,
+                part=label,
+                fresh_key=fresh_key,
+                delivered_at=f"{label[:2]}:{label[2:]}:00",
+                opening_balance_minor=opening_balance_minor,
+                forced_variants=forced if part_rows else [],
+            )
+            if part_rows:
+                forced = []
+
+    def _split_into_parts(self, spec: DeliverySpec, rows: list[Row]) -> list[tuple[str, list[Row]]]:
+        """The day's rows by part: payments by created_at's time of day; the bank, whose lines
+        carry no time, in order into near-equal parts."""
+        ends = part_window_ends(self.config.parts_per_day)
+        parts: list[list[Row]] = [[] for _ in ends]
+        for position, row in enumerate(rows):
+            if spec.system == "payments":
+                clock = row[spec.time_column][11:19]
+                seconds = int(clock[0:2]) * 3600 + int(clock[3:5]) * 60 + int(clock[6:8])
+                index = next(i for i, end in enumerate(ends) if seconds < end * 60)
+            else:
+                index = position * len(ends) // len(rows)
+            parts[index].append(row)
+        return [(part_label(end), part_rows) for end, part_rows in zip(ends, parts, strict=True)]
+
+    def _deliver_file(
+        self,
+        work: _DayWork,
+        spec: DeliverySpec,
+        rows: list[Row],
+        *,
+        part: str | None,
+        fresh_key: Callable[[], str],
+        delivered_at: str,
+        opening_balance_minor: int | None,
+        forced_variants: list[str] | None = None,
+    ) -> int | None:
+        """Add malformed rows, write the file and its manifest, record the ground truth.
+
+        Returns:
+            The bank's closing balance (the next part's or day's opening), None for others.
+        """
         expected = sum(1 for _ in rows if self.rng.random() < self.config.malformed_rate)
-        variants = self.plan.forced_malformed(spec.system, work.day) if rows else []
+        if forced_variants is None:
+            forced_variants = self.plan.forced_malformed(spec.system, work.day) if rows else []
+        variants = list(forced_variants)
         variants += [self.rng.choice(spec.variants()) for _ in range(expected)]
         malformed = add_malformed_rows(spec, rows, variants, self.rng, fresh_key)
-        delivery = write_delivery(self.landing, spec, work.day, rows)
+        delivery = write_delivery(self.landing, spec, work.day, rows, part)
         manifest_extra: dict[str, str] = {}
+        closing: int | None = None
         if opening_balance_minor is not None:
             amount_sum = delivery.decimal_sums["amount_sum"]
             closing = opening_balance_minor + amount_sum
@@ -1009,12 +1094,16 @@ class _Generator:
             manifest_extra["opening_balance"] = format_major(opening_balance_minor)
             manifest_extra["closing_balance"] = format_major(closing)
             self.state.bank_balance_minor = closing
-        generated_at = f"{(work.day + timedelta(days=1)).isoformat()}T{delivered_at}Z"
+        # A whole day's file is generated after midnight; `2400` is the next midnight too.
+        generated_day = work.day + timedelta(days=1 if part is None or part == "2400" else 0)
+        clock = "00:00:00" if part == "2400" else delivered_at
+        generated_at = f"{generated_day.isoformat()}T{clock}Z"
         write_manifest(self.landing, delivery, generated_at, manifest_extra)
         work.malformed_rows += self.truth.write_malformed(
             spec.system, delivery.relative_path, malformed
         )
         self.summary.files_written += 2
+        return closing
 
     def _resend_paid_out_payments(self) -> None:
         """Re-send earlier payment files whose pending payouts this run pays out.
@@ -1030,18 +1119,25 @@ class _Generator:
                     paid_out.setdefault(payout.payout_date, {})[payout.currency] = payout
         generated_at = f"{(self.start + timedelta(days=1)).isoformat()}T00:20:00Z"
         for payout_day in sorted(paid_out):
-            rows = read_delivery(self.landing, PAYMENTS, payout_day)
-            prefix = payout_day.isoformat()
-            for row in rows:
-                if len(row) != len(PAYMENTS.header) or row[10] != "succeeded" or row[9]:
-                    continue
-                made = paid_out[payout_day].get(row[6])
-                if made is not None and row[7].startswith(prefix):
-                    row[9] = made.payout_id
-            delivery = write_delivery(self.landing, PAYMENTS, payout_day, rows)
-            write_manifest(self.landing, delivery, generated_at)
-            self.summary.files_written += 2
-            logger.info("re-sent payments file=%s reason=payouts made", delivery.relative_path)
+            for part in PAYMENTS.delivered_parts(self.landing, payout_day):
+                self._resend_payments_file(payout_day, part, paid_out[payout_day], generated_at)
+
+    def _resend_payments_file(
+        self, payout_day: date, part: str | None, made: dict[str, Payout], generated_at: str
+    ) -> None:
+        """Re-send one payments file (or part) with the payout ids of `made` filled in."""
+        rows = read_delivery(self.landing, PAYMENTS, payout_day, part)
+        prefix = payout_day.isoformat()
+        for row in rows:
+            if len(row) != len(PAYMENTS.header) or row[10] != "succeeded" or row[9]:
+                continue
+            payout = made.get(row[6])
+            if payout is not None and row[7].startswith(prefix):
+                row[9] = payout.payout_id
+        delivery = write_delivery(self.landing, PAYMENTS, payout_day, rows, part)
+        write_manifest(self.landing, delivery, generated_at)
+        self.summary.files_written += 2
+        logger.info("re-sent payments file=%s reason=payouts made", delivery.relative_path)
 
     # Bank and ledger ------------------------------------------------------------------------
 

@@ -93,8 +93,22 @@ class DeliverySpec:
             "invalid_currency",
         )
 
-    def relative_path(self, day: date) -> str:
-        return f"{self.system}/{day.isoformat()}/{self.file_name}"
+    def relative_path(self, day: date, part: str | None = None) -> str:
+        """The file's path; an intraday part's name ends with its window's `-HHMM`."""
+        if part is None:
+            return f"{self.system}/{day.isoformat()}/{self.file_name}"
+        stem, suffix = self.file_name.rsplit(".", 1)
+        return f"{self.system}/{day.isoformat()}/{stem}-{part}.{suffix}"
+
+    def delivered_parts(self, landing: Path, day: date) -> list[str | None]:
+        """The parts of `day` in the landing zone: [None] for a whole day's file."""
+        stem, suffix = self.file_name.rsplit(".", 1)
+        folder = landing / self.system / day.isoformat()
+        parts: list[str | None] = [
+            path.name[len(stem) + 1 : -len(suffix) - 1]
+            for path in sorted(folder.glob(f"{stem}-????.{suffix}"))
+        ]
+        return parts or [None]
 
 
 PAYMENTS = DeliverySpec(
@@ -144,6 +158,7 @@ class Delivery:
     relative_path: str
     record_count: int
     sha256: str
+    part: str | None = None
     integer_sums: dict[str, int] = field(default_factory=dict)
     decimal_sums: dict[str, int] = field(default_factory=dict)
     # (physical line, reason) of every malformed row.
@@ -229,9 +244,15 @@ def _control_sums(spec: DeliverySpec, rows: Sequence[Row]) -> tuple[dict[str, in
     return integer_sums, decimal_sums
 
 
-def write_delivery(landing: Path, spec: DeliverySpec, day: date, rows: Sequence[Row]) -> Delivery:
-    """Write one day's CSV file (header first, rows as given) and measure it for its manifest."""
-    relative = spec.relative_path(day)
+def write_delivery(
+    landing: Path, spec: DeliverySpec, day: date, rows: Sequence[Row], part: str | None = None
+) -> Delivery:
+    """Write one day's CSV file, or one part of it (header first, rows as given).
+
+    Returns:
+        The file's measures, for its manifest.
+    """
+    relative = spec.relative_path(day, part)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(spec.header)
@@ -245,14 +266,17 @@ def write_delivery(landing: Path, spec: DeliverySpec, day: date, rows: Sequence[
         relative_path=relative,
         record_count=len(rows),
         sha256=hashlib.sha256(payload).hexdigest(),
+        part=part,
         integer_sums=integer_sums,
         decimal_sums=decimal_sums,
     )
 
 
-def read_delivery(landing: Path, spec: DeliverySpec, day: date) -> list[Row]:
-    """The data rows of a delivered file, as written (used to re-send a file)."""
-    with (landing / spec.relative_path(day)).open(encoding="utf-8", newline="") as handle:
+def read_delivery(
+    landing: Path, spec: DeliverySpec, day: date, part: str | None = None
+) -> list[Row]:
+    """The data rows of a delivered file or part, as written (used to re-send a file)."""
+    with (landing / spec.relative_path(day, part)).open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         next(reader)
         return list(reader)
@@ -267,7 +291,7 @@ def write_json(path: Path, document: Mapping[str, Any]) -> None:
 def write_manifest(
     landing: Path, delivery: Delivery, generated_at: str, extra: Mapping[str, Any] | None = None
 ) -> None:
-    """Write the `_manifest.json` beside a delivered file.
+    """Write the `_manifest.json` beside a delivered file (`_manifest-HHMM.json` for a part).
 
     `file` is the data file's path relative to the landing zone, the same text the raw tables
     carry in `_source_file`.
@@ -281,4 +305,5 @@ def write_manifest(
     document.update(delivery.integer_sums)
     if extra:
         document.update(extra)
-    write_json((landing / delivery.relative_path).parent / "_manifest.json", document)
+    name = "_manifest.json" if delivery.part is None else f"_manifest-{delivery.part}.json"
+    write_json((landing / delivery.relative_path).parent / name, document)

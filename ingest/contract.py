@@ -30,6 +30,8 @@ class DeliverySpec:
         columns: the header the contract promises, in order.
         key_column: the column that identifies a record; a header without it is not this file.
         manifest_totals: the control totals the system's manifests carry.
+        delivers_parts: whether a day may also come in intraday parts, each file and manifest
+            named by the end of its time window: `<stem>-HHMM.csv` with `_manifest-HHMM.json`.
     """
 
     system: SystemName
@@ -38,14 +40,23 @@ class DeliverySpec:
     columns: tuple[str, ...]
     key_column: str
     manifest_totals: tuple[str, ...]
+    delivers_parts: bool = False
 
     @property
     def data_pattern(self) -> re.Pattern[str]:
-        return re.compile(rf"^{self.system}/(\d{{4}}-\d{{2}}-\d{{2}})/{re.escape(self.file_name)}$")
+        stem, suffix = self.file_name.rsplit(".", 1)
+        name = rf"{re.escape(stem)}{self._part_suffix}\.{re.escape(suffix)}"
+        return re.compile(rf"^{self.system}/(\d{{4}}-\d{{2}}-\d{{2}})/{name}$")
 
     @property
     def manifest_pattern(self) -> re.Pattern[str]:
-        return re.compile(rf"^{self.system}/(\d{{4}}-\d{{2}}-\d{{2}})/_manifest\.json$")
+        name = rf"_manifest{self._part_suffix}\.json"
+        return re.compile(rf"^{self.system}/(\d{{4}}-\d{{2}}-\d{{2}})/{name}$")
+
+    @property
+    def _part_suffix(self) -> str:
+        # An optional `-HHMM` group; systems without parts get a group that never matches.
+        return r"(?:-(\d{4}))?" if self.delivers_parts else r"()"
 
 
 PAYMENTS = DeliverySpec(
@@ -67,6 +78,7 @@ PAYMENTS = DeliverySpec(
     ),
     key_column="transaction_id",
     manifest_totals=("amount_minor_sum",),
+    delivers_parts=True,
 )
 
 BANK = DeliverySpec(
@@ -84,6 +96,7 @@ BANK = DeliverySpec(
     ),
     key_column="line_id",
     manifest_totals=("amount_sum", "opening_balance", "closing_balance"),
+    delivers_parts=True,
 )
 
 LEDGER = DeliverySpec(
@@ -127,6 +140,7 @@ class LandingFile:
         kind: what the file is, or None when outside the contract.
         delivery_date: the business date its folder or name carries, when it has one.
         problem: why the file is outside the contract, when it is.
+        part: the `HHMM` end of an intraday part's time window, None for a whole day's file.
     """
 
     relative_path: str
@@ -134,6 +148,7 @@ class LandingFile:
     kind: FileKind | None
     delivery_date: date | None = None
     problem: str | None = None
+    part: str | None = None
 
     @property
     def in_contract(self) -> bool:
@@ -145,6 +160,14 @@ def _parse_date(text: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def is_part_label(text: str) -> bool:
+    """Whether `text` is a part's `HHMM` window end: 0001 to 2400 (2400 ends the day)."""
+    if len(text) != 4 or not text.isdigit():
+        return False
+    hours, minutes = int(text[:2]), int(text[2:])
+    return minutes < 60 and 0 < hours * 60 + minutes <= 24 * 60
 
 
 def classify(relative_path: str) -> LandingFile:
@@ -176,5 +199,13 @@ def classify(relative_path: str) -> LandingFile:
             return LandingFile(
                 relative_path, None, None, problem=f"`{match.group(1)}` is not a valid date"
             )
-        return LandingFile(relative_path, system, kind, delivery_date)
+        part = match.group(2) if kind in ("data", "manifest") else None
+        if part and not is_part_label(part):
+            return LandingFile(
+                relative_path,
+                None,
+                None,
+                problem=f"`{part}` is not a part's window end: HHMM from 0001 to 2400",
+            )
+        return LandingFile(relative_path, system, kind, delivery_date, part=part or None)
     return LandingFile(relative_path, None, None, problem="no contract entry names this path")
