@@ -6,7 +6,6 @@ from pathlib import Path
 
 import dlt
 import pytest
-import yaml
 
 from ingest.errors import SourceConfigError
 from ingest.pipeline import duckdb_destination
@@ -45,11 +44,13 @@ def test_limits_reach_the_connection_dlt_loads_with(tmp_path: Path) -> None:
 
 
 def test_defaults_equal_the_dbt_profile() -> None:
-    settings = yaml.safe_load(PROFILES.read_text())["tally"]["outputs"]["duckdb"]["settings"]
+    profile = PROFILES.read_text()
 
-    assert f"'{MEMORY_LIMIT_ENV}', '{DEFAULT_MEMORY_LIMIT}'" in settings["memory_limit"]
-    assert f"'{THREADS_ENV}', '{DEFAULT_THREADS}'" in settings["threads"]
-    assert f"'{TEMP_DIR_ENV}', '{DEFAULT_TEMP_DIR}'" in settings["temp_directory"]
+    assert (
+        f"memory_limit: \"{{{{ env_var('{MEMORY_LIMIT_ENV}', '{DEFAULT_MEMORY_LIMIT}')" in profile
+    )
+    assert f"threads: \"{{{{ env_var('{THREADS_ENV}', '{DEFAULT_THREADS}')" in profile
+    assert f"temp_directory: \"{{{{ env_var('{TEMP_DIR_ENV}', '{DEFAULT_TEMP_DIR}')" in profile
     assert DuckDBResources.from_environment({}) == DuckDBResources()
 
 
