@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from demo.profiles import PROFILES, scale_profile
 from ingest.errors import TallyError
 from runner import alerts, metrics
 from runner.docs_server import make_docs_server, site_url
@@ -191,6 +192,11 @@ def _add_demo_command(commands: Any, common: argparse.ArgumentParser) -> None:
         argument_default=argparse.SUPPRESS,
     )
     group = demo.add_argument_group("demo options")
+    group.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        help="a named scale (start, days, orders per day); options given beside it win",
+    )
     group.add_argument("--seed", type=int, help="random seed (same seed, same data)")
     group.add_argument("--start", dest="demo_start", metavar="DATE", help="first day (YYYY-MM-DD)")
     group.add_argument("--days", type=int, help="calendar days to generate")
@@ -243,7 +249,10 @@ def _dispatch(options: argparse.Namespace, arguments: list[str]) -> int:
 
 def _demo_options(options: argparse.Namespace) -> dict[str, Any]:
     names = ("seed", "days", "orders_per_day", "anomaly_rate", "malformed_rate")
-    chosen: dict[str, Any] = {name: getattr(options, name) for name in names if name in options}
+    chosen: dict[str, Any] = {}
+    if "profile" in options:
+        chosen.update(scale_profile(options.profile).options())
+    chosen.update({name: getattr(options, name) for name in names if name in options})
     if "demo_start" in options:
         chosen["start"] = parse_date("--start", options.demo_start)
     return chosen
