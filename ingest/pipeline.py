@@ -26,6 +26,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from ingest.contract import SHOP_DATABASE_PATH, SYSTEMS, LandingFile, SystemName, classify
 from ingest.errors import IngestError, LandingZoneError, SourceConfigError
 from ingest.landed_files import FileTally
+from ingest.recovery import undo_started_jobs
 from ingest.resources import DuckDBResources
 from ingest.sources.bank import bank
 from ingest.sources.fx import fx
@@ -222,6 +223,8 @@ def ingest_source(
             ),
             dataset_name=f"raw_{system}",
         )
+        # A killed run may have left a load half-done: clear it so dlt's retry adds no duplicate.
+        undo_started_jobs(pipeline)
         info = _run_pipeline(pipeline, system, source)
         rows = _rows_loaded(pipeline)
         load_id = info.loads_ids[-1] if info.loads_ids else None
