@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import http.server
 import logging
+import sys
 import threading
 from pathlib import Path
 
@@ -27,6 +28,17 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         logger.debug("docs request %s", format % args)
 
 
+class _DocsServer(http.server.ThreadingHTTPServer):
+    """A browser that closes a connection mid-response is routine, not an error to print."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            logger.debug("docs client went away address=%s error=%s", client_address, error)
+            return
+        logger.warning("docs request failed address=%s", client_address, exc_info=True)
+
+
 def make_docs_server(site_dir: Path, port: int = 8080) -> http.server.ThreadingHTTPServer:
     """A server for the docs site in `site_dir`, bound to 127.0.0.1 (port 0: any free port).
 
@@ -42,7 +54,7 @@ def make_docs_server(site_dir: Path, port: int = 8080) -> http.server.ThreadingH
         )
     handler = functools.partial(_QuietHandler, directory=str(site_dir))
     try:
-        return http.server.ThreadingHTTPServer((HOST, port), handler)
+        return _DocsServer((HOST, port), handler)
     except OSError as err:
         raise UsageError(
             "--port", str(port), f"cannot be bound on {HOST} ({err.strerror}); pick another"
