@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-StepName = Literal["demo", "ingest", "build", "docs"]
+StepName = Literal["demo", "ingest", "build", "docs", "export"]
 StepOutcome = Literal["succeeded", "audit_failed", "failed", "skipped"]
 RunOutcome = Literal["running", "succeeded", "audit_failed", "failed", "locked", "error"]
 

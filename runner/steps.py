@@ -1,16 +1,22 @@
-"""The steps of a run (demo, ingest, build, docs) and the order that runs them.
+"""The steps of a run (demo, ingest, build, docs, export) and the order that runs them.
 
 A step that fails stops every step depending on it; the others still run. Each step is timed,
-metered (CPU, peak memory) and recorded in `ops.step_runs` as soon as it ends.
+metered (CPU, peak memory) and recorded in `ops.step_runs` as soon as it ends. SIGTERM, like
+Ctrl-C, stops the run: the running step ends as failed and the steps after it are skipped, so
+the run is still recorded, alerted on and unlocked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import signal
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -19,6 +25,7 @@ from ingest.errors import TallyError
 from ingest.pipeline import run_ingest
 from runner.dbt import DbtInvocation, DbtProject
 from runner.errors import DbtFailedError
+from runner.export_ml import FEATURES_MODEL, ExportError, export_features
 from runner.logs import StatusLine, step_context
 from runner.records import OpsStore
 from runner.results import (
@@ -69,19 +76,24 @@ class RunSteps:
         store: OpsStore,
         status: StatusLine,
         demo_options: Mapping[str, Any] | None = None,
+        *,
+        export_dir: Path | None = None,
     ) -> None:
         self.settings = settings
         self.report = report
         self.store = store
         self.status = status
         self.demo_options = dict(demo_options or {})
+        self.export_dir = export_dir
         self.unexpected: BaseException | None = None
+        self.interrupted: str | None = None
         self._dbt: DbtProject | None = None
         self._actions: dict[StepName, Callable[[], StepOutput]] = {
             "demo": self.demo,
             "ingest": self.ingest,
             "build": self.build,
             "docs": self.docs,
+            "export": self.export,
         }
 
     @property
@@ -94,19 +106,43 @@ class RunSteps:
     def execute(self, plan: Sequence[PlannedStep]) -> None:
         """Run `plan` in order, skipping steps whose dependencies did not succeed."""
         outcomes: dict[StepName, StepOutcome] = {}
-        for planned in plan:
-            blocked_by = next(
-                (dep for dep in planned.depends_on if outcomes.get(dep) in {"failed", "skipped"}),
-                None,
-            )
-            with step_context(planned.name):
-                if blocked_by is not None:
-                    result = self._skip(planned.name, blocked_by, outcomes[blocked_by])
-                else:
-                    result = self._run_one(planned.name)
-            outcomes[planned.name] = result.outcome
-            self.report.steps.append(result)
-            self.store.record_step(self.report.run_id, result)
+        with self._sigterm_interrupts():
+            for planned in plan:
+                blocked_by = next(
+                    (
+                        dep
+                        for dep in planned.depends_on
+                        if outcomes.get(dep) in {"failed", "skipped"}
+                    ),
+                    None,
+                )
+                with step_context(planned.name):
+                    if self.interrupted is not None:
+                        result = self._skip_interrupted(planned.name)
+                    elif blocked_by is not None:
+                        result = self._skip(planned.name, blocked_by, outcomes[blocked_by])
+                    else:
+                        result = self._run_one(planned.name)
+                outcomes[planned.name] = result.outcome
+                self.report.steps.append(result)
+                self.store.record_step(self.report.run_id, result)
+
+    @contextlib.contextmanager
+    def _sigterm_interrupts(self) -> Iterator[None]:
+        """Let SIGTERM stop the steps the way Ctrl-C does, remembering which signal it was."""
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread may handle signals
+            return
+
+        def interrupt(signum: int, frame: object) -> None:
+            self.interrupted = f"terminated by {signal.Signals(signum).name}"
+            raise KeyboardInterrupt(self.interrupted)
+
+        previous = signal.signal(signal.SIGTERM, interrupt)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
     def _run_one(self, name: StepName) -> StepResult:
         logger.info("step started step=%s", name)
@@ -119,6 +155,13 @@ class RunSteps:
                 output = self._actions[name]()
             except TallyError as err:
                 error = str(err)
+                logger.error("step failed step=%s error=%s", name, error)
+            except KeyboardInterrupt:
+                self.interrupted = self.interrupted or "interrupted by SIGINT"
+                error = (
+                    f"{self.interrupted}; the step stopped part-way, and the next run finishes "
+                    "its work (dlt resumes pending loads, dbt rebuilds)"
+                )
                 logger.error("step failed step=%s error=%s", name, error)
             except Exception as err:
                 # A bug, not an expected failure: still record it, then exit with code 1.
@@ -151,6 +194,12 @@ class RunSteps:
         )
         logger.warning("step skipped step=%s because=%s", name, blocked_by)
         now = _utc_now()
+        return StepResult(name, now, now, "skipped", UsageMeter().usage, error=error)
+
+    def _skip_interrupted(self, name: StepName) -> StepResult:
+        logger.warning("step skipped step=%s because=%s", name, self.interrupted)
+        now = _utc_now()
+        error = f"skipped because the run was {self.interrupted}"
         return StepResult(name, now, now, "skipped", UsageMeter().usage, error=error)
 
     def demo(self) -> StepOutput:
@@ -212,6 +261,16 @@ class RunSteps:
             raise DbtFailedError("docs generate", self._describe_errors(invocation))
         logger.info("docs generated site=%s", self.settings.dbt_target_path / "index.html")
         return StepOutput()
+
+    def export(self) -> StepOutput:
+        """Write the ML feature mart to Parquet under `export_dir`, with its manifest."""
+        if self.export_dir is None:
+            raise ExportError(FEATURES_MODEL, self.settings.warehouse, "no output folder given")
+        relation = self.dbt.relation(FEATURES_MODEL)
+        if relation is None:
+            raise ExportError(FEATURES_MODEL, self.settings.warehouse, "no such model")
+        manifest = export_features(self.settings.warehouse, relation, self.export_dir)
+        return StepOutput(rows=manifest.row_count)
 
     def collect_marts(self) -> None:
         """Read breaks by type and closed days into the report, where the marts exist."""
