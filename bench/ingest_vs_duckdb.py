@@ -1,100 +1,142 @@
-"""Ingest throughput: Tally's dlt pipelines against DuckDB reading the same CSV files itself.
+"""Ingest throughput and memory: Tally's dlt pipelines against DuckDB reading the same CSV files.
 
-Generates (or reuses) a demo landing zone, then in one process and on the same files:
-  1. DuckDB: `create table ... as select * from read_csv(...)`, one table per delivered system;
+Generates (or reuses) a demo landing zone, then on the same files, each in its own process:
+  1. DuckDB: `create table ... as select * from read_csv(...)`, one table per delivered file
+     kind, under the same memory limit and threads as Tally's loads;
   2. Tally: `run_ingest` of the same systems into a fresh warehouse.
-Prints both rates in rows per second and their ratio (target: Tally >= 0.5x DuckDB).
+Prints rows per second (target: Tally >= 0.5x DuckDB) and peak resident memory (target: Tally
+<= 2.5x DuckDB). Figures in BENCHMARKS.md.
 
-    python bench/ingest_vs_duckdb.py --days 365 --orders-per-day 1000
+    python bench/ingest_vs_duckdb.py --profile one-year
+    python bench/ingest_vs_duckdb.py --landing /tmp/bench/five/landing --repeat 1
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import json
 import shutil
-import sys
+import statistics
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import duckdb
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import PYTHON, Measured, machine, measure, report
 
 from demo.generator import DemoConfig, generate
+from demo.profiles import PROFILES, scale_profile
 from ingest.contract import DELIVERIES
 from ingest.pipeline import run_ingest
+from ingest.resources import DuckDBResources
+
+SCRIPT = Path(__file__).resolve()
 
 
-def duckdb_direct_load(landing: Path, warehouse: Path) -> tuple[int, float]:
-    """Loads every delivered CSV with DuckDB's own reader; returns rows and seconds."""
-    warehouse.parent.mkdir(parents=True)
-    started = time.perf_counter()
+def _count(db: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = db.execute(f"select count(*) from {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def duckdb_direct_load(landing: Path, warehouse: Path) -> int:
+    """Loads every delivered CSV with DuckDB's own reader; returns the rows loaded."""
+    settings = DuckDBResources.from_environment().settings()
     rows = 0
-    with duckdb.connect(str(warehouse)) as connection:
+    with duckdb.connect(str(warehouse), config={k: str(v) for k, v in settings.items()}) as db:
         for spec in DELIVERIES.values():
             pattern = str(landing / spec.system / "*" / spec.file_name)
-            connection.execute(
+            db.execute(
                 f"create table {spec.table_name} as select * from read_csv("
-                f"'{pattern}', filename = true, all_varchar = true,"
-                " ignore_errors = true)"
+                f"'{pattern}', filename = true, all_varchar = true, ignore_errors = true)"
             )
-            rows += connection.execute(f"select count(*) from {spec.table_name}").fetchone()[0]
-    return rows, time.perf_counter() - started
+            rows += _count(db, spec.table_name)
+    return rows
 
 
-def tally_ingest(landing: Path, warehouse: Path) -> tuple[int, float]:
-    """Loads the same files with Tally's pipelines; returns data rows and seconds."""
-    warehouse.parent.mkdir(parents=True)
-    started = time.perf_counter()
+def tally_ingest(landing: Path, warehouse: Path) -> int:
+    """Loads the same files with Tally's pipelines; returns the data rows in raw."""
     run_ingest(landing, warehouse, sources=list(DELIVERIES), pipelines_dir=warehouse.parent / "dlt")
-    elapsed = time.perf_counter() - started
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        rows = sum(
-            connection.execute(f"select count(*) from raw_{s.system}.{s.table_name}").fetchone()[0]
-            for s in DELIVERIES.values()
-        )
-    return rows, elapsed
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        return sum(_count(db, f"raw_{s.system}.{s.table_name}") for s in DELIVERIES.values())
+
+
+def _child(loader: str, landing: Path, warehouse: Path) -> int:
+    """One measured load in this process; prints its rows and seconds as a JSON line."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    load = duckdb_direct_load if loader == "duckdb" else tally_ingest
+    rows = load(landing, warehouse)
+    print(json.dumps({"rows": rows, "seconds": time.perf_counter() - started}))
+    return 0
+
+
+def _measure_load(loader: str, landing: Path, work: Path) -> tuple[int, float, Measured]:
+    folder = work / f"{loader}-{time.monotonic_ns()}"
+    run = measure(
+        [
+            PYTHON,
+            str(SCRIPT),
+            "--child",
+            loader,
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(folder / "warehouse.duckdb"),
+        ]
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    result = run.json_line()
+    return int(result["rows"]), float(result["seconds"]), run
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--landing", type=Path, help="reuse this landing zone")
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--orders-per-day", type=int, default=1000)
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2025, 1, 1))
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="one-year")
+    parser.add_argument("--days", type=int, help="override the profile's days")
+    parser.add_argument("--orders-per-day", type=int, help="override the profile's volume")
+    parser.add_argument("--repeat", type=int, default=2, help="load each way this many times")
+    parser.add_argument("--child", choices=("duckdb", "tally"), help=argparse.SUPPRESS)
+    parser.add_argument("--warehouse", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    if args.child:
+        return _child(args.child, args.landing, args.warehouse)
 
-    work = Path(tempfile.mkdtemp(prefix="tally-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="tally-bench-ingest-"))
     try:
         landing = args.landing
         if landing is None:
+            options = scale_profile(args.profile).options()
+            if args.days:
+                options["days"] = args.days
+            if args.orders_per_day:
+                options["orders_per_day"] = args.orders_per_day
             landing = work / "landing"
-            started = time.perf_counter()
-            generate(
-                DemoConfig(
-                    landing=landing,
-                    start=args.start,
-                    days=args.days,
-                    orders_per_day=args.orders_per_day,
-                )
-            )
-            print(f"generated {args.days} days in {time.perf_counter() - started:.1f} s")
-        duck_rows, duck_seconds = duckdb_direct_load(landing, work / "duckdb" / "direct.duckdb")
-        tally_rows, tally_seconds = tally_ingest(landing, work / "tally" / "warehouse.duckdb")
+            summary = generate(DemoConfig(landing=landing, **options))
+            report("generated", f"{summary.orders:,} orders in {summary.elapsed_seconds:.0f} s")
+        report("machine", machine())
+        runs: dict[str, list[tuple[int, float, Measured]]] = {"duckdb": [], "tally": []}
+        for _ in range(args.repeat):
+            for loader, results in runs.items():  # alternate: both see the machine's load
+                results.append(_measure_load(loader, landing, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    duck_rate = duck_rows / duck_seconds
-    tally_rate = tally_rows / tally_seconds
-    for label, rows, seconds in (
-        ("duckdb read_csv", duck_rows, duck_seconds),
-        ("tally run_ingest", tally_rows, tally_seconds),
-    ):
-        print(f"{label:<17}: {rows:>10,} rows in {seconds:7.2f} s = {rows / seconds:12,.0f} rows/s")
-    print(f"ratio tally/duckdb = {tally_rate / duck_rate:.2f}x (target >= 0.50x)")
+
+    rates = {}
+    peaks = {}
+    for loader, results in runs.items():
+        rows = results[0][0]
+        seconds = statistics.median(result[1] for result in results)
+        rates[loader] = rows / seconds
+        peaks[loader] = max(result[2].peak_rss_mib for result in results)
+        times = ", ".join(f"{result[1]:.1f}" for result in results)
+        report(
+            f"{loader} load",
+            f"{rows:,} rows, median {seconds:.1f} s ({times}) = {rates[loader]:,.0f} rows/s,"
+            f" peak RSS {peaks[loader]:,.0f} MiB",
+        )
+    report("(a) ingest rate tally/duckdb", f"{rates['tally'] / rates['duckdb']:.2f}x (>= 0.5x)")
+    report("(f) peak RSS tally/duckdb", f"{peaks['tally'] / peaks['duckdb']:.2f}x (<= 2.5x)")
     return 0
 
 
