@@ -1,10 +1,12 @@
 """Makes the retry of an interrupted dlt load exact: no row of a killed job is loaded twice.
 
 dlt runs one job per table and load file: an `INSERT ... SELECT` into the raw table, after which
-it moves the job's file from `started_jobs` to `completed_jobs`. A process killed between the two
-leaves the rows in the table and the job marked started; the next run retries the job and
-appends the same rows again under the same load id, which then completes. Before that retry,
-this module deletes what each started job may have written, so that the retry starts clean.
+it writes a "pending transition" marker and then moves the job's file from `started_jobs` to
+`completed_jobs`. On resume, dlt trusts a marker and re-runs a started job without one. A
+process killed after the insert committed but before the marker was written leaves rows that
+the retry appends again under the same load id, which then completes. Before that retry, this
+module deletes what each started job without a marker may have written, so the retry starts
+clean.
 Rows of a load dlt never completed are invisible to staging, so removing them loses nothing.
 Reads no config or secrets.
 """
@@ -14,10 +16,11 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import dlt
-from dlt.common.storages.load_package import LoadJobInfo, TPackageJobState
+from dlt.common.storages.load_package import LoadJobInfo, PackageStorage, TPackageJobState
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.sql_client import SqlClientBase
 
@@ -59,7 +62,7 @@ def _tables_of_started_jobs(
     started: Sequence[LoadJobInfo], jobs: Mapping[TPackageJobState, Sequence[LoadJobInfo]]
 ) -> set[str]:
     """Tables with an interrupted job, internal `_dlt` tables left to dlt's own merge logic."""
-    tables = {job.job_file_info.table_name for job in started}
+    tables = {job.job_file_info.table_name for job in started if not _has_marker(job)}
     per_table = Counter(
         job.job_file_info.table_name for state_jobs in jobs.values() for job in state_jobs
     )
@@ -76,6 +79,13 @@ def _tables_of_started_jobs(
             )
             tables.discard(table)
     return {table for table in tables if not table.startswith("_dlt")}
+
+
+def _has_marker(job: LoadJobInfo) -> bool:
+    """dlt recorded the job's outcome after its insert committed: dlt will not run it again."""
+    job_file = Path(job.file_path)
+    package = job_file.parent.parent
+    return (package / PackageStorage.PENDING_TRANSITIONS_FOLDER / job_file.name).is_file()
 
 
 # Any: dlt's SQL client is generic over the driver's connection type.
