@@ -2,8 +2,10 @@
 
 Without a command it runs the whole job: makes the demo landing zone when there is none,
 ingests, builds and tests, generates the docs, then prints a summary. Commands run one step:
-`demo`, `ingest`, `build`, `docs` (`--serve` serves the site on 127.0.0.1), and `status` shows
-the last runs. Options and TALLY_* variables are described in docs/runner.md and `--help`.
+`demo`, `ingest`, `build`, `docs` (`--serve` serves the site on 127.0.0.1), `export-ml` (the ML
+features as Parquet), and `status` shows
+the last runs; `watch` runs ingest and build in micro-batches as files land (runner/watch.py).
+Options and TALLY_* variables are described in docs/runner.md and `--help`.
 """
 
 from __future__ import annotations
@@ -45,8 +47,11 @@ from runner.settings import Settings, parse_date, resolve_settings
 from runner.steps import PlannedStep, RunSteps
 from runner.summary import render_runs, render_summary
 from runner.usage import cpu_seconds, process_peak_bytes
+from runner.watch import Watcher
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_ML_EXPORT_DIR = "data/exports/ml"
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -140,7 +145,54 @@ def build_parser() -> argparse.ArgumentParser:
         description="Show the last runs from ops.pipeline_runs, newest first.",
     )
     status.add_argument("--limit", type=int, default=10, help="runs to show (default 10)")
+    _add_export_command(commands, common)
+    _add_watch_command(commands, common)
     return parser
+
+
+def _add_watch_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    watch = commands.add_parser(
+        "watch",
+        parents=[common],
+        help="ingest and build in micro-batches as files land",
+        description=(
+            "Poll the landing zone; on new or changed files run one batch (ingest, then a "
+            "build of the business days they touch). SIGTERM or Ctrl-C stops it between batches."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    group = watch.add_argument_group("watch options")
+    group.add_argument(
+        "--interval", type=float, default=60.0, metavar="SECONDS", help="poll period (default 60)"
+    )
+    group.add_argument(
+        "--max-batches", type=int, metavar="N", help="stop after N batches (default: never)"
+    )
+    group.add_argument(
+        "--once", action="store_true", help="run one batch if anything is new, then stop"
+    )
+
+
+def _add_export_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    export = commands.add_parser(
+        "export-ml",
+        parents=[common],
+        help="write the ML feature mart to Parquet, by year and month",
+        description=(
+            "Write the ML feature mart to Parquet partitioned by year and month, with a "
+            "manifest.json (row count, schema, date range, the run that built the mart). "
+            "The same warehouse always gives the same files."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument(
+        "--output",
+        metavar="DIR",
+        default=DEFAULT_ML_EXPORT_DIR,
+        help=f"export folder, replaced as a whole (default {DEFAULT_ML_EXPORT_DIR})",
+    )
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -203,6 +255,9 @@ def _add_demo_command(commands: Any, common: argparse.ArgumentParser) -> None:
     group.add_argument("--orders-per-day", type=int, help="average shop orders per day")
     group.add_argument("--anomaly-rate", type=float, help="share of records given a break")
     group.add_argument("--malformed-rate", type=float, help="share of file rows corrupted")
+    group.add_argument(
+        "--parts-per-day", type=int, help="intraday parts of payments and bank files (default 1)"
+    )
 
 
 def _settings(options: argparse.Namespace) -> Settings:
@@ -220,7 +275,8 @@ def _settings(options: argparse.Namespace) -> Settings:
     )
 
 
-def _dispatch(options: argparse.Namespace, arguments: list[str]) -> int:
+# One return per command reads plainer than a table of handlers with different arguments.
+def _dispatch(options: argparse.Namespace, arguments: list[str]) -> int:  # noqa: PLR0911
     settings = _settings(options)
     command: str | None = options.command
     if command == "status":
@@ -234,6 +290,11 @@ def _dispatch(options: argparse.Namespace, arguments: list[str]) -> int:
         return _run(settings, "ingest", [PlannedStep("ingest")], arguments)
     if command == "build":
         return _run(settings, "build", [PlannedStep("build")], arguments)
+    if command == "export-ml":
+        export_dir = Path(options.output).expanduser().resolve()
+        return _run(settings, command, [PlannedStep("export")], arguments, export_dir=export_dir)
+    if command == "watch":
+        return _watch(settings, options, arguments)
     if command == "docs":
         exit_code = _run(settings, "docs", [PlannedStep("docs")], arguments)
         if options.serve and exit_code in {EXIT_OK, EXIT_AUDIT_FAILED}:
@@ -247,8 +308,32 @@ def _dispatch(options: argparse.Namespace, arguments: list[str]) -> int:
     return _run(settings, "all", plan, arguments)
 
 
+def _watch(settings: Settings, options: argparse.Namespace, arguments: list[str]) -> int:
+    """Run micro-batches until stopped; the exit code is the last batch's (0 if none ran)."""
+    if options.interval <= 0:
+        raise UsageError("--interval", str(options.interval), "must be more than 0 seconds")
+    max_batches: int | None = 1 if options.once else options.max_batches
+    if max_batches is not None and max_batches < 1:
+        raise UsageError("--max-batches", str(max_batches), "must be 1 or more")
+    plan = [PlannedStep("ingest"), PlannedStep("build", ("ingest",))]
+    watcher = Watcher(
+        landing=settings.landing,
+        warehouse=settings.warehouse,
+        lock_file=settings.lock_file,
+        metrics_file=settings.metrics_file,
+        run_batch=lambda run_id: _run(settings, "watch", plan, arguments, run_id=run_id),
+    )
+    # --once polls once: an empty landing zone must not keep it waiting.
+    result = watcher.run(
+        interval_seconds=options.interval,
+        max_batches=max_batches,
+        max_polls=1 if options.once else None,
+    )
+    return result.exit_code
+
+
 def _demo_options(options: argparse.Namespace) -> dict[str, Any]:
-    names = ("seed", "days", "orders_per_day", "anomaly_rate", "malformed_rate")
+    names = ("seed", "days", "orders_per_day", "anomaly_rate", "malformed_rate", "parts_per_day")
     chosen: dict[str, Any] = {}
     if "profile" in options:
         chosen.update(scale_profile(options.profile).options())
@@ -264,10 +349,13 @@ def _run(
     plan: list[PlannedStep],
     arguments: list[str],
     demo_options: dict[str, Any] | None = None,
+    *,
+    run_id: str | None = None,
+    export_dir: Path | None = None,
 ) -> int:
     """Run `plan` under the warehouse lock, record it, write metrics, alert, summarise."""
     started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    run_id = f"{started_at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    run_id = run_id or f"{started_at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     redactor = Redactor.from_environment(os.environ, [settings.alert_webhook])
     report = RunReport(
         run_id, command, started_at, [redactor.redact(argument) for argument in arguments]
@@ -290,7 +378,12 @@ def _run(
         )
         with warehouse_lock(settings.lock_file, run_id=run_id, started_at=started_at.isoformat()):
             steps = RunSteps(
-                settings, report, OpsStore(settings.warehouse), run_logging.status, demo_options
+                settings,
+                report,
+                OpsStore(settings.warehouse),
+                run_logging.status,
+                demo_options,
+                export_dir=export_dir,
             )
             _execute_and_finish(settings, steps, plan, run_logging.log_file)
     _out(render_summary(report))
