@@ -36,7 +36,7 @@ from ingest.contract import classify
 from runner.errors import WarehouseBusyError, WarehouseLockedError
 from runner.lock import warehouse_lock
 from runner.records import OPS_SCHEMA
-from runner.results import EXIT_AUDIT_FAILED, EXIT_OK
+from runner.results import EXIT_AUDIT_FAILED, EXIT_LOCKED, EXIT_OK
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +240,12 @@ class Watcher:
         run_id = new_run_id()
         logger.info("batch started run_id=%s files=%d", run_id, len(batch_files))
         with _signals_deferred():
-            exit_code = self.run_batch(run_id)
+            try:
+                exit_code = self.run_batch(run_id)
+            except (WarehouseLockedError, WarehouseBusyError) as err:
+                # Another run has the warehouse: this batch waits for the next poll.
+                logger.warning("batch not started run_id=%s error=%s", run_id, err)
+                exit_code = EXIT_LOCKED
         in_marts_at = _utc_now()
         if exit_code not in {EXIT_OK, EXIT_AUDIT_FAILED}:
             # The build did not finish: the files stay pending and the next poll retries.

@@ -127,6 +127,32 @@ def test_sigterm_during_a_batch_lets_it_finish_then_stops(tmp_path: Path) -> Non
     assert signal.getsignal(signal.SIGTERM) == before, "the watcher restores the handler"
 
 
+def test_a_batch_that_finds_the_warehouse_locked_waits_for_the_next_poll(tmp_path: Path) -> None:
+    from runner.lock import warehouse_lock  # noqa: PLC0415
+
+    landing = tmp_path / "landing"
+    _land(landing, PART)
+    batches = Batches(landing)
+
+    def locked_then_free(run_id: str) -> int:
+        if not batches.seen:
+            batches.seen.append(set())
+            lock = tmp_path / "wh.lock"
+            # The second lock raises, as the batch's own run would while another run holds it.
+            with (
+                warehouse_lock(lock, run_id="other", started_at="now"),
+                warehouse_lock(lock, run_id=run_id, started_at="now"),
+            ):
+                pass
+        return batches(run_id)
+
+    watcher = _watcher(tmp_path, batches)
+    watcher.run_batch = locked_then_free
+    result = watcher.run(interval_seconds=0.01, max_batches=2)
+    assert result.exit_code == EXIT_OK
+    assert batches.seen == [set(), {PART}]
+
+
 @pytest.mark.parametrize("option", [["--interval", "0"], ["--max-batches", "0"]])
 def test_watch_refuses_bad_options(tmp_path: Path, option: list[str]) -> None:
     from runner.cli import main  # noqa: PLC0415
