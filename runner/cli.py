@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from runner import alerts, metrics
 from runner.docs_server import make_docs_server, site_url
 from runner.errors import UsageError, WarehouseBusyError, WarehouseLockedError
 from runner.lock import warehouse_lock
-from runner.logs import Redactor, RunLogging
+from runner.logs import ContextFilter, JsonFormatter, Redactor, RunLogging, TextFormatter
 from runner.records import OpsStore, RunContextInfo
 from runner.results import (
     EXIT_AUDIT_FAILED,
@@ -323,13 +323,31 @@ def _watch(settings: Settings, options: argparse.Namespace, arguments: list[str]
         metrics_file=settings.metrics_file,
         run_batch=lambda run_id: _run(settings, "watch", plan, arguments, run_id=run_id),
     )
-    # --once polls once: an empty landing zone must not keep it waiting.
-    result = watcher.run(
-        interval_seconds=options.interval,
-        max_batches=max_batches,
-        max_polls=1 if options.once else None,
-    )
+    with _watch_logging(settings):
+        # --once polls once: an empty landing zone must not keep it waiting.
+        result = watcher.run(
+            interval_seconds=options.interval,
+            max_batches=max_batches,
+            max_polls=1 if options.once else None,
+        )
     return result.exit_code
+
+
+@contextlib.contextmanager
+def _watch_logging(settings: Settings) -> Iterator[None]:
+    """Show the watcher's own lines (between batches, outside any run's log) on stderr."""
+    watch_logger = logging.getLogger(Watcher.__module__)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+    handler.addFilter(ContextFilter("watch"))
+    watch_logger.addHandler(handler)
+    watch_logger.setLevel("DEBUG" if settings.debug else settings.log_level)
+    watch_logger.propagate = False
+    try:
+        yield
+    finally:
+        watch_logger.removeHandler(handler)
+        watch_logger.propagate = True
 
 
 def _demo_options(options: argparse.Namespace) -> dict[str, Any]:
