@@ -7,5 +7,5 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== ruff"; ruff check . && ruff format --check .
 echo "== mypy"; mypy
-echo "== sqlfluff"; sqlfluff lint models tests snapshots analyses
+echo "== sqlfluff"; sqlfluff lint models tests snapshots
 echo "== pytest"; python -m pytest "$@"
