@@ -9,6 +9,8 @@
 
     `data_source_file` is the path of the data file the manifest describes: its folder plus
     the file name it states (only the name's last part, so a manifest may state either).
+    `delivery_part` is the `HHMM` of an intraday part's manifest (`_manifest-HHMM.json`), taken
+    from the manifest's own path, and null for a whole day's `_manifest.json`.
 #}
 {% macro base_manifests(system, integer_sums=[], decimal_sums=[]) -%}
 {%- set rules = [
@@ -50,6 +52,12 @@ typed as (
             {{ tally.decimal_to_minor(name) }} as {{ name }}_minor,
         {%- endfor %}
         {{ tally.safe_cast_date(dbt.split_part('_source_file', "'/'", 2)) }} as delivery_date,
+        nullif(
+            {{ dbt.split_part(
+                dbt.split_part(dbt.split_part('_source_file', "'/'", 3), "'-'", 2), "'.'", 1
+            ) }},
+            ''
+        ) as delivery_part,
         {{ tally.safe_cast_timestamp_utc('generated_at') }} as generated_at,
         {{ dbt.concat([
             dbt.split_part('_source_file', "'/'", 1),
@@ -95,6 +103,7 @@ judged as (
         {%- for name in sum_columns %}
             {{ name }},
         {%- endfor %}
+        delivery_part,
         delivery_date,
         generated_at,
         {{ tally.first_quarantine_reason(rules) }} as quarantine_reason,

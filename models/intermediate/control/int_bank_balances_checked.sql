@@ -1,8 +1,11 @@
 {#
-    One row per bank statement (one per booking date), checked for continuity: it must open
-    at the balance the previous delivered statement closed at, and close at its opening plus
-    the sum of its lines (as stated by the manifest, and as loaded). The balances are control
-    balances: plain sums of line amounts across currencies, in minor units.
+    One row per bank statement (one per booking date, or one per intraday part of it), checked
+    for continuity: it must open at the balance the previous delivered statement closed at, and
+    close at its opening plus the sum of its lines (as stated by the manifest, and as loaded).
+    The balances are control balances: plain sums of line amounts across currencies, in minor
+    units. Statements follow each other by booking date, then by part (a part's `HHMM` window
+    end; a whole day's statement sorts as `2400`), so each part opens at the closing balance
+    of the part before it, and the day's first part at the previous day's close.
 
     A missing statement does not break continuity here (the next one is compared with the
     last one delivered); int_deliveries_checked_per_day reports the missing day.
@@ -14,6 +17,7 @@ bank_manifests as (
     select
         source_file,
         data_source_file,
+        delivery_part,
         delivery_date,
         opening_balance_minor,
         closing_balance_minor,
@@ -46,10 +50,16 @@ statements_ordered as (
         bank_manifests.delivery_date,
         coalesce(bank_files.loaded_amount_minor_sum, 0) as loaded_amount_minor_sum,
         lag(bank_manifests.closing_balance_minor) over (
-            order by bank_manifests.delivery_date
+            order by
+                bank_manifests.delivery_date,
+                coalesce(bank_manifests.delivery_part, '2400'),
+                bank_manifests.source_file
         ) as previous_closing_balance_minor,
         lag(bank_manifests.delivery_date) over (
-            order by bank_manifests.delivery_date
+            order by
+                bank_manifests.delivery_date,
+                coalesce(bank_manifests.delivery_part, '2400'),
+                bank_manifests.source_file
         ) as previous_delivery_date
 
     from bank_manifests

@@ -19,6 +19,7 @@ renamed as (
         amount_sum_minor as amount_minor_sum,
         opening_balance_minor,
         closing_balance_minor,
+        delivery_part,
         delivery_date,
         generated_at,
         _source_file as source_file,
