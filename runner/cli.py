@@ -25,11 +25,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from demo.profiles import PROFILES, scale_profile
 from ingest.errors import TallyError
-from runner import alerts, metrics
+from runner import alerts, backup, metrics
 from runner.docs_server import make_docs_server, site_url
-from runner.errors import UsageError, WarehouseBusyError, WarehouseLockedError
+from runner.errors import (
+    UsageError,
+    WarehouseBusyError,
+    WarehouseLockedError,
+    WarehouseUnusableError,
+)
 from runner.lock import warehouse_lock
 from runner.logs import ContextFilter, JsonFormatter, Redactor, RunLogging, TextFormatter
 from runner.records import OpsStore, RunContextInfo
@@ -394,16 +401,26 @@ def _run(
             settings.warehouse,
             run_logging.log_file,
         )
-        with warehouse_lock(settings.lock_file, run_id=run_id, started_at=started_at.isoformat()):
-            steps = RunSteps(
-                settings,
-                report,
-                OpsStore(settings.warehouse),
-                run_logging.status,
-                demo_options,
-                export_dir=export_dir,
-            )
-            _execute_and_finish(settings, steps, plan, run_logging.log_file)
+        try:
+            with warehouse_lock(
+                settings.lock_file, run_id=run_id, started_at=started_at.isoformat()
+            ):
+                steps = RunSteps(
+                    settings,
+                    report,
+                    OpsStore(settings.warehouse),
+                    run_logging.status,
+                    demo_options,
+                    export_dir=export_dir,
+                )
+                _execute_and_finish(settings, steps, plan, run_logging.log_file)
+                _back_up_if_good(settings, report, plan)
+        except WarehouseLockedError:
+            raise  # another run of ours holds the warehouse; refusing leaves that run alone
+        except TallyError as err:
+            if report.outcome == "running":  # the run could not even be recorded
+                _publish_not_started(settings, report, err)
+            raise
     _out(render_summary(report))
     if steps.unexpected is not None and settings.debug:
         traceback.print_exception(steps.unexpected, file=sys.stderr)
@@ -419,7 +436,10 @@ def _execute_and_finish(
     report = steps.report
     store = steps.store
     store.ensure_tables()
-    store.start_run(report, _context_info(settings, log_file))
+    try:
+        store.start_run(report, _context_info(settings, log_file))
+    except duckdb.Error as err:  # e.g. the disk filled up as the run's row was written
+        raise WarehouseUnusableError(str(settings.warehouse), str(err)) from err
     try:
         steps.execute(plan)
         steps.collect_marts()
@@ -461,6 +481,34 @@ def _publish(settings: Settings, steps: RunSteps) -> None:
         steps.store.finish_run(report)
     except Exception:
         logger.exception("run record not finished run_id=%s", report.run_id)
+    try:
+        metrics.write_metrics(settings.metrics_file, report)
+    except OSError:
+        logger.exception("metrics not written file=%s", settings.metrics_file)
+    alerts.alert_if_needed(report, settings.alert_webhook, None)
+
+
+def _back_up_if_good(settings: Settings, report: RunReport, plan: list[PlannedStep]) -> None:
+    """Copy the warehouse after a run that loaded or built and whose steps all succeeded."""
+    changed_data = any(planned.name in {"ingest", "build"} for planned in plan)
+    if not changed_data or report.outcome not in {"succeeded", "audit_failed"}:
+        return
+    try:
+        backup.back_up(settings.warehouse, report.run_id, backup.copies_to_keep())
+    except TallyError as err:
+        # The run itself is good; a missing copy only weakens recovery, so it does not fail.
+        logger.warning("warehouse not backed up error=%s", " ".join(str(err).split()))
+
+
+def _publish_not_started(settings: Settings, report: RunReport, err: TallyError) -> None:
+    """Measure and alert a run that failed before its record could be written."""
+    report.ended_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    report.outcome, report.exit_code = (
+        "failed",
+        _EXIT_CODE_OF_ERROR.get(type(err), EXIT_STEP_FAILED),
+    )
+    report.error = " ".join(str(err).split())
+    logger.error("run not started error=%s", report.error)
     try:
         metrics.write_metrics(settings.metrics_file, report)
     except OSError:

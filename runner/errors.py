@@ -73,3 +73,34 @@ class WarehouseBusyError(TallyError):
             f"warehouse `{warehouse}` is open in another process ({cause.splitlines()[0]}); "
             "try again when the running job has finished"
         )
+
+
+class WarehouseUnusableError(TallyError):
+    """The warehouse cannot be opened or written: a damaged file, a full disk, a read-only
+    folder (a failed step, exit code 3). The landing zone is untouched; nothing was loaded.
+
+    Attributes:
+        warehouse: the DuckDB file (or its folder) at fault.
+    """
+
+    def __init__(self, warehouse: str, cause: str) -> None:
+        self.warehouse = warehouse
+        first_line = " ".join(cause.splitlines()[0].split()) if cause else "unknown cause"
+        super().__init__(
+            f"warehouse `{warehouse}` cannot be opened or written ({first_line}); "
+            f"{_unusable_hint(first_line)}, then run again (see docs/faults.md)"
+        )
+
+
+def _unusable_hint(cause: str) -> str:
+    lowered = cause.lower()
+    if "no space left" in lowered:
+        return "free space on its disk"
+    if "read-only" in lowered or "permission denied" in lowered:
+        return "make its folder writable, or point TALLY_WAREHOUSE at a writable one"
+    if "wal" in lowered or "corrupt" in lowered or "checksum" in lowered:
+        return (
+            "move the damaged `.wal` file aside (its last uncommitted writes are lost) or "
+            "restore the last backup with `python -m runner.backup restore`"
+        )
+    return "restore the last backup with `python -m runner.backup restore`, or rebuild it"

@@ -16,7 +16,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-from runner.errors import WarehouseLockedError
+from runner.errors import WarehouseLockedError, WarehouseUnusableError
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +33,12 @@ def warehouse_lock(lock_file: Path, *, run_id: str, started_at: str) -> Iterator
     Raises:
         WarehouseLockedError: another process holds the lock; the error carries its details.
     """
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    # Open without truncating: the holder's details must survive a failed attempt to lock.
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        # Open without truncating: the holder's details must survive a failed attempt to lock.
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise WarehouseUnusableError(str(lock_file.parent), str(err)) from err
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
