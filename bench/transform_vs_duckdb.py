@@ -1,0 +1,160 @@
+"""Transform efficiency: a full `dbt build` against the same compiled SQL run straight in DuckDB.
+
+On one landing zone, `python run.py ingest` loads a raw warehouse, which is copied twice:
+  1. dbt: `python run.py build --full-refresh` on the first copy;
+  2. DuckDB: on the second copy, in one process, every model's compiled SQL (from `dbt compile`)
+     as `create table/view ... as`, in dependency order, seeds read with `read_csv`, and every
+     data test as `select count(*) from (<its SQL>)`. Unit tests have no SQL of their own to
+     run here; dbt's time for them counts as dbt's.
+Both run under the same TALLY_MEMORY_LIMIT and threads. Target: dbt <= 1.5x DuckDB.
+
+    python bench/transform_vs_duckdb.py --landing /tmp/bench/five/landing --work /tmp/bench/tx
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from graphlib import TopologicalSorter
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from common import PROJECT_DIR, PYTHON, machine, measure, report
+
+from ingest.resources import DuckDBResources
+
+SCRIPT = Path(__file__).resolve()
+ACCEPTED_EXIT_CODES = (0, 4)  # 4: an audit test found rows; the demo injects breaks.
+
+
+def _statements(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """(unique_id, SQL) of every seed, model, snapshot and data test, in dependency order."""
+    nodes = manifest["nodes"]
+    graph = {
+        unique_id: [parent for parent in node["depends_on"]["nodes"] if parent in nodes]
+        for unique_id, node in nodes.items()
+    }
+    statements = []
+    for unique_id in TopologicalSorter(graph).static_order():
+        node = nodes[unique_id]
+        kind = node["resource_type"]
+        relation = node.get("relation_name")
+        if kind == "seed":
+            path = PROJECT_DIR / node["original_file_path"]
+            sql = f"create or replace table {relation} as select * from read_csv('{path}')"
+        elif kind in {"model", "snapshot"}:
+            view = node["config"]["materialized"] == "view"
+            sql = (
+                f"create or replace {'view' if view else 'table'} {relation} as"
+                f" {node['compiled_code']}"
+            )
+        elif kind == "test":
+            sql = f"select count(*) from ({node['compiled_code']}) as failures"
+        else:
+            continue
+        statements.append((unique_id, sql))
+    return statements
+
+
+def _child(warehouse: Path, manifest_path: Path) -> int:
+    """Runs the compiled SQL on the raw copy; prints the seconds as a JSON line."""
+    manifest = json.loads(manifest_path.read_text())
+    statements = _statements(manifest)
+    settings: dict[str, Any] = dict(DuckDBResources.from_environment().settings())
+    started = time.perf_counter()
+    with duckdb.connect(str(warehouse), config=settings) as db:
+        schemas = {
+            (node["database"], node["schema"])
+            for node in manifest["nodes"].values()
+            if node["resource_type"] in {"seed", "model", "snapshot"}
+        }
+        for database, schema in schemas:
+            db.execute(f'create schema if not exists "{database}"."{schema}"')
+        for _, sql in statements:
+            db.execute(sql).fetchall()
+    print(json.dumps({"seconds": time.perf_counter() - started, "statements": len(statements)}))
+    return 0
+
+
+def _environment(work: Path, warehouse: Path) -> dict[str, str]:
+    return {
+        "TALLY_WAREHOUSE": str(warehouse),
+        "TALLY_LOG_DIR": str(work / "logs"),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "TALLY_TEMP_DIR": str(work / "spill"),
+    }
+
+
+def _build_step_seconds(warehouse: Path) -> float:
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        row = db.execute(
+            "select duration_seconds from ops.step_runs where step = 'build'"
+            " order by started_at desc limit 1"
+        ).fetchone()
+    return float(row[0]) if row else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--landing", type=Path, required=True)
+    parser.add_argument("--work", type=Path, required=True, help="a scratch folder, emptied")
+    parser.add_argument("--child-warehouse", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-manifest", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_warehouse:
+        return _child(args.child_warehouse, args.child_manifest)
+
+    report("machine", machine())
+    shutil.rmtree(args.work, ignore_errors=True)
+    # The same file name everywhere: dbt's relation names carry the database (the file stem).
+    raw, built, direct = (args.work / name / "warehouse.duckdb" for name in ("raw", "dbt", "sql"))
+    landing_env = {"TALLY_LANDING": str(args.landing)}
+    ingest = measure(
+        [PYTHON, "run.py", "ingest"], env={**landing_env, **_environment(args.work / "raw", raw)}
+    )
+    report("ingest (not compared)", f"{ingest.seconds:.1f} s")
+    for copy in (built, direct):
+        copy.parent.mkdir(parents=True)
+        shutil.copyfile(raw, copy)
+
+    dbt_env = {**landing_env, **_environment(args.work / "dbt", built)}
+    build = measure(
+        [PYTHON, "run.py", "build", "--full-refresh"],
+        env=dbt_env,
+        accept_exit_codes=ACCEPTED_EXIT_CODES,
+    )
+    build_step = _build_step_seconds(built)
+    compiled = args.work / "dbt" / "compiled-target"
+    measure(
+        [str(Path(PYTHON).parent / "dbt"), "compile", "--project-dir", str(PROJECT_DIR),
+         "--profiles-dir", str(PROJECT_DIR), "--target-path", str(compiled),
+         "--log-path", str(args.work / "dbt" / "logs")],
+        env=dbt_env,
+    )  # fmt: skip
+    sql = measure(
+        [PYTHON, str(SCRIPT), "--child-warehouse", str(direct), "--child-manifest",
+         str(compiled / "manifest.json")],
+        env=_environment(args.work / "sql", direct),
+    )  # fmt: skip
+    sql_seconds = float(sql.json_line()["seconds"])
+    report(
+        "dbt build --full-refresh (run.py build)",
+        f"process {build.seconds:.1f} s, build step {build_step:.1f} s,"
+        f" peak RSS {build.peak_rss_mib:,.0f} MiB",
+    )
+    report(
+        "compiled SQL straight in DuckDB",
+        f"process {sql.seconds:.1f} s, SQL {sql_seconds:.1f} s for"
+        f" {sql.json_line()['statements']} statements, peak RSS {sql.peak_rss_mib:,.0f} MiB",
+    )
+    report("(d) dbt build step / SQL", f"{build_step / sql_seconds:.2f}x (<= 1.5x)")
+    report("(d) whole processes", f"{build.seconds / sql.seconds:.2f}x")
+    report("machine after", machine())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
