@@ -10,6 +10,7 @@
     materialized='incremental',
     incremental_strategy='microbatch',
     event_time='created_at',
+    partition_by=['created_date'],
     begin=history_begin(),
     batch_size='month',
     lookback=1,

@@ -10,6 +10,7 @@
     materialized='incremental',
     incremental_strategy='microbatch',
     event_time='ordered_at',
+    partition_by=['ordered_date'],
     begin=history_begin(),
     batch_size='month',
     lookback=1,
