@@ -238,12 +238,16 @@ def window_vars(window: Window) -> dict[str, str]:
 
 @contextlib.contextmanager
 def dbt_environment(settings: Settings) -> Iterator[None]:
-    """Point profiles.yml at the run's warehouse for the duration of a dbt call.
+    """Point profiles.yml at the run's warehouse (and lake) for the duration of a dbt call.
 
-    profiles.yml reads TALLY_WAREHOUSE; DuckDB's spill folder defaults to one beside the
-    warehouse rather than a path relative to wherever the runner was started.
+    profiles.yml reads TALLY_WAREHOUSE, and TALLY_LAKE and TALLY_SPARK_DIR for Spark. DuckDB's
+    spill folder and Spark's metastore default to folders beside the warehouse rather than
+    paths relative to wherever the runner was started.
     """
-    overrides = {"TALLY_WAREHOUSE": str(settings.warehouse)}
+    overrides = {"TALLY_WAREHOUSE": str(settings.warehouse), "TALLY_LAKE": str(settings.lake)}
+    if not os.environ.get("TALLY_SPARK_DIR"):
+        # Spark's metastore and managed tables, beside the warehouse like DuckDB's spill folder.
+        overrides["TALLY_SPARK_DIR"] = str(settings.warehouse.parent / "spark")
     if not os.environ.get("TALLY_TEMP_DIR"):
         overrides["TALLY_TEMP_DIR"] = str(settings.warehouse.parent / "tmp")
     saved = {name: os.environ.get(name) for name in overrides}

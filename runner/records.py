@@ -20,7 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from runner.errors import WarehouseBusyError
+from ingest.lake import attach_lake_views
+from runner.errors import WarehouseBusyError, WarehouseUnusableError
 from runner.results import NodeResult, RunReport, StepResult
 from runner.windows import RawHistory, read_raw_history
 
@@ -135,7 +136,12 @@ class OpsStore:
         try:
             connection = duckdb.connect(str(self.warehouse), read_only=read_only)
         except duckdb.IOException as err:
-            raise WarehouseBusyError(str(self.warehouse), str(err)) from err
+            if "lock" in str(err).lower():
+                raise WarehouseBusyError(str(self.warehouse), str(err)) from err
+            raise WarehouseUnusableError(str(self.warehouse), str(err)) from err
+        except duckdb.Error as err:
+            # A damaged file or WAL: DuckDB refuses to open it at all.
+            raise WarehouseUnusableError(str(self.warehouse), str(err)) from err
         try:
             yield connection
         finally:
@@ -144,10 +150,15 @@ class OpsStore:
     def ensure_tables(self) -> None:
         """Create the ops schema and tables if they are missing."""
         self.warehouse.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as connection:
-            connection.execute(f"create schema if not exists {OPS_SCHEMA}")
-            for table, columns in _TABLES.items():
-                connection.execute(f"create table if not exists {OPS_SCHEMA}.{table} ({columns})")
+        try:
+            with self._connect() as connection:
+                connection.execute(f"create schema if not exists {OPS_SCHEMA}")
+                for table, columns in _TABLES.items():
+                    connection.execute(
+                        f"create table if not exists {OPS_SCHEMA}.{table} ({columns})"
+                    )
+        except duckdb.Error as err:  # e.g. the disk is full: the tables cannot be written
+            raise WarehouseUnusableError(str(self.warehouse), str(err)) from err
 
     def start_run(self, report: RunReport, info: RunContextInfo) -> None:
         """Insert the run's row with outcome `running` (left so if the process is killed)."""
@@ -174,14 +185,26 @@ class OpsStore:
                 ],
             )
 
-    def raw_history(self) -> RawHistory:
-        """What raw holds, and the business days loaded since the last complete build."""
+    def raw_history(self, lake: Path | None = None) -> RawHistory:
+        """What raw holds, and the business days loaded since the last complete build.
+
+        Args:
+            lake: read raw from this lake folder (Spark targets) instead of the warehouse.
+        """
         with self._connect(read_only=True) as connection:
             row = connection.execute(
                 f"select newest_load_id from {OPS_SCHEMA}.build_watermarks"
                 " order by recorded_at desc limit 1"
             ).fetchone()
-            return read_raw_history(connection, row[0] if row else None)
+            watermark = row[0] if row else None
+            if lake is None:
+                return read_raw_history(connection, watermark)
+        # LIMITATION: the watermark is shared by every target recording into this warehouse
+        # file; alternating DuckDB and Spark builds on one file can skip pending days. Use
+        # one TALLY_WAREHOUSE per target, or key build_watermarks by target.
+        with duckdb.connect() as lake_connection:
+            attach_lake_views(lake_connection, lake)
+            return read_raw_history(lake_connection, watermark)
 
     def record_build_watermark(self, run_id: str, newest_load_id: str) -> None:
         """Remember that a complete build covered every raw load up to `newest_load_id`."""

@@ -28,6 +28,10 @@ _SELECTOR_PATTERN = re.compile(r"[A-Za-z0-9_.:+*@,/\- ]+")
 _SELECTOR_ALLOWED = "letters, digits, spaces and `_ . : + * @ , / -`"
 
 
+# dbt targets (profiles.yml) that read raw from the lake (TALLY_LAKE) rather than DuckDB.
+LAKE_TARGETS = frozenset({"spark", "spark_cluster"})
+
+
 @dataclass(frozen=True)
 class Window:
     """An inclusive range of business dates to rebuild (a backfill)."""
@@ -59,6 +63,12 @@ class Settings:
     log_level: str = "INFO"
     debug: bool = False
     project_dir: Path = PROJECT_DIR
+    lake: Path = PROJECT_DIR / "data" / "lake"
+
+    @property
+    def reads_raw_from_lake(self) -> bool:
+        """True for the Spark targets: ingest writes the lake, and dbt reads raw from there."""
+        return self.target in LAKE_TARGETS
 
     @property
     def lock_file(self) -> Path:
@@ -171,6 +181,7 @@ def resolve_settings(
         log_format=log_format,
         log_level=parse_log_level(log_level),
         debug=debug,
+        lake=_path(env.get("TALLY_LAKE") or "data/lake"),
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from ingest.errors import TallyError
+from ingest.lake import run_lake_ingest
 from ingest.pipeline import run_ingest
 from runner.dbt import DbtInvocation, DbtProject
 from runner.errors import DbtFailedError
@@ -125,7 +126,17 @@ class RunSteps:
                         result = self._run_one(planned.name)
                 outcomes[planned.name] = result.outcome
                 self.report.steps.append(result)
-                self.store.record_step(self.report.run_id, result)
+                self._record_step(result)
+
+    def _record_step(self, result: StepResult) -> None:
+        """Record a step; a warehouse that cannot take the record (a full disk) must not turn
+        the step's own outcome into a crash: the log, metrics and alert still tell it."""
+        try:
+            self.store.record_step(self.report.run_id, result)
+        except (duckdb.Error, TallyError) as err:
+            logger.error(
+                "step record not written step=%s error=%s", result.step, str(err).splitlines()[0]
+            )
 
     @contextlib.contextmanager
     def _sigterm_interrupts(self) -> Iterator[None]:
@@ -223,7 +234,10 @@ class RunSteps:
 
     def ingest(self) -> StepOutput:
         """Load everything new in the landing zone into the raw layer (ingest logs each load)."""
-        ingest_report = run_ingest(self.settings.landing, self.settings.warehouse)
+        if self.settings.reads_raw_from_lake:
+            ingest_report = run_lake_ingest(self.settings.landing, self.settings.lake)
+        else:
+            ingest_report = run_ingest(self.settings.landing, self.settings.warehouse)
         for load in ingest_report.loads:
             self.report.sources.append(
                 SourceRows(load.source, load.rows_loaded, load.files_rejected)
@@ -232,7 +246,8 @@ class RunSteps:
 
     def build(self) -> StepOutput:
         """dbt build: models, tests, seeds and snapshots, as selected."""
-        history = self.store.raw_history()
+        lake = self.settings.lake if self.settings.reads_raw_from_lake else None
+        history = self.store.raw_history(lake)
         window = self.settings.window
         if window is None and not self.settings.full_refresh:
             window = history.pending
@@ -275,6 +290,10 @@ class RunSteps:
     def collect_marts(self) -> None:
         """Read breaks by type and closed days into the report, where the marts exist."""
         if self._dbt is None or not self._dbt.manifest_loaded:
+            return
+        if self.settings.reads_raw_from_lake:
+            # LIMITATION: the marts live on Spark, which the runner does not query; the
+            # summary, metrics and alerts lack breaks by type and closed days there.
             return
         breaks = self._dbt.relation(BREAKS_MODEL)
         close = self._dbt.relation(DAILY_CLOSE_MODEL)
