@@ -111,10 +111,10 @@ versions_known_at_cutoff as (
     inner join file_versions
         on
             days_wanted.input_date = file_versions.delivery_date
-            and file_versions.known_from_at <= days_wanted.feature_cutoff_at
+            and days_wanted.feature_cutoff_at >= file_versions.known_from_at
             and (
                 file_versions.known_until_at is null
-                or file_versions.known_until_at > days_wanted.feature_cutoff_at
+                or days_wanted.feature_cutoff_at < file_versions.known_until_at
             )
 
 ),
@@ -155,12 +155,16 @@ known_totals as (
             and versions_known_at_cutoff._dlt_load_id = sales_events._dlt_load_id
             and versions_known_at_cutoff.input_date = sales_events.event_date
 
-    group by 1, 2, 3
+    group by
+        versions_known_at_cutoff.feature_date,
+        versions_known_at_cutoff.days_before,
+        sales_events.category
 
 ),
 
-{#- A day not delivered by the cutoff is unknown (null), a delivered day without sales is 0. #}
 history_per_category as (
+
+    -- A day not delivered by the cutoff is unknown (null); a delivered day without sales, 0.
 
     select
         days_known_at_cutoff.feature_date,
@@ -215,8 +219,9 @@ history_features as (
 
 ),
 
-{#- The label is what is known now: it may change as late data lands; features never do. #}
 latest_sales as (
+
+    -- The label is what is known now: late data may change it; features never change.
 
     select
         event_date,

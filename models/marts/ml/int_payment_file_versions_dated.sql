@@ -50,12 +50,12 @@ dated as (
         source_file,
         delivery_date,
         known_from_at,
+        _dlt_load_id,
         -- A re-sent file replaces the version before it from the moment it lands.
         lead(known_from_at) over (
             partition by source_file
             order by known_from_at, _dlt_load_id
-        ) as known_until_at,
-        _dlt_load_id
+        ) as known_until_at
 
     from versions
 
