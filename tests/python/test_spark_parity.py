@@ -1,0 +1,164 @@
+"""Parity: the same demo, built by the same models on DuckDB and on Spark, gives the same marts.
+
+Both engines run through the runner (`run.py ingest` then `run.py build --target ...`), so
+the test covers the lake ingest, the lake's registration on Spark and the runner's event-time
+window as well as the models. Spark runs in session mode (pyspark in the runner's process); its
+managed tables are Parquet files, which DuckDB reads afterwards, so the comparison needs no
+second Spark session. Compared: per business day, the row counts and the totals of every
+numeric column of the daily close, the breaks and daily sales, the breaks' ids (stable across
+engines by design), and the outcome of every dbt test.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from demo.generator import DemoConfig, generate
+from runner.results import EXIT_AUDIT_FAILED, EXIT_OK
+
+# LIMITATION: gated until a whole demo build on Spark has been seen to pass; the first one
+# was still running when this test was written (about 1 to 3 s a node, 252 nodes). Fix:
+# run it with TALLY_SPARK_PARITY=1, fix what differs, then remove this gate so CI runs it.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        os.environ.get("TALLY_SPARK_PARITY") != "1",
+        reason="LIMITATION: Spark parity not yet verified end to end; set TALLY_SPARK_PARITY=1",
+    ),
+]
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+# Small on purpose: Spark pays per query, not per row (about 1 s a node on two cores).
+DEMO_DAYS = 10
+DEMO_ORDERS_PER_DAY = 15
+
+# The marts compared, with the day column their totals are grouped by.
+MARTS = {
+    "finance.fct_daily_close": "business_date",
+    "finance.fct_reconciliation_breaks": "business_date",
+    "sales.fct_daily_sales": "ordered_date",
+}
+NUMERIC_TYPES = ("BIGINT", "INTEGER", "DECIMAL", "HUGEINT", "DOUBLE")
+
+
+@dataclass(frozen=True)
+class Build:
+    """One engine's finished run: where its marts are and how the run exited."""
+
+    target: str
+    warehouse: Path
+    spark_tables: Path | None
+    exit_code: int
+    seconds: float
+
+    def relation(self, mart: str) -> str:
+        """A DuckDB expression reading `mart` (`schema.table`) as this engine built it."""
+        if self.spark_tables is None:
+            return mart
+        schema, table = mart.split(".")
+        return f"read_parquet('{self.spark_tables}/{schema}.db/{table}/*.parquet')"
+
+
+def _run(args: list[str], env: dict[str, str]) -> int:
+    completed = subprocess.run(
+        [sys.executable, "run.py", *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode not in (EXIT_OK, EXIT_AUDIT_FAILED):
+        pytest.fail(f"`run.py {' '.join(args)}` exited {completed.returncode}:\n{completed.stderr}")
+    return completed.returncode
+
+
+def _build(target: str, landing: Path, root: Path) -> Build:
+    folder = root / target
+    env = {
+        **os.environ,
+        "TALLY_LANDING": str(landing),
+        "TALLY_WAREHOUSE": str(folder / "warehouse.duckdb"),
+        "TALLY_LAKE": str(folder / "lake"),
+        "TALLY_SPARK_DIR": str(folder / "spark"),
+        "TALLY_LOG_DIR": str(folder / "logs"),
+        "TALLY_METRICS_FILE": str(folder / "tally.prom"),
+        "DBT_TARGET_PATH": str(folder / "target"),
+        "TALLY_DBT_THREADS": "1",
+    }
+    started = time.monotonic()
+    _run(["ingest", "--target", target], env)
+    exit_code = _run(["build", "--target", target], env)
+    return Build(
+        target=target,
+        warehouse=folder / "warehouse.duckdb",
+        spark_tables=folder / "spark" / "warehouse" if target == "spark" else None,
+        exit_code=exit_code,
+        seconds=round(time.monotonic() - started, 1),
+    )
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Build]]:
+    root = tmp_path_factory.mktemp("parity")
+    landing = root / "landing"
+    generate(DemoConfig(landing=landing, days=DEMO_DAYS, orders_per_day=DEMO_ORDERS_PER_DAY))
+    yield {target: _build(target, landing, root) for target in ("duckdb", "spark")}
+
+
+def _totals_per_day(build: Build, mart: str, day_column: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(build.warehouse), read_only=True) as connection:
+        relation = build.relation(mart)
+        columns = connection.execute(f"describe select * from {relation}").fetchall()
+        numeric = [name for name, data_type, *_ in columns if data_type.startswith(NUMERIC_TYPES)]
+        sums = "".join(f", sum({name})" for name in numeric)
+        return connection.execute(
+            f"select {day_column}, count(*){sums} from {relation} group by 1 order by 1"
+        ).fetchall()
+
+
+def test_both_engines_finish_the_same_way(builds: dict[str, Build]) -> None:
+    assert builds["spark"].exit_code == builds["duckdb"].exit_code, {
+        target: (build.exit_code, build.seconds) for target, build in builds.items()
+    }
+
+
+@pytest.mark.parametrize("mart", sorted(MARTS))
+def test_marts_agree_per_business_day(builds: dict[str, Build], mart: str) -> None:
+    duckdb_totals = _totals_per_day(builds["duckdb"], mart, MARTS[mart])
+    spark_totals = _totals_per_day(builds["spark"], mart, MARTS[mart])
+    assert duckdb_totals, f"{mart} is empty on DuckDB: the demo should fill it"
+    assert spark_totals == duckdb_totals
+
+
+def test_breaks_keep_their_ids_across_engines(builds: dict[str, Build]) -> None:
+    ids = {}
+    for target, build in builds.items():
+        relation = build.relation("finance.fct_reconciliation_breaks")
+        with duckdb.connect(str(build.warehouse), read_only=True) as connection:
+            rows = connection.execute(f"select break_id, break_type from {relation}").fetchall()
+        ids[target] = sorted(rows)
+    assert ids["spark"] == ids["duckdb"]
+
+
+def test_every_dbt_test_has_the_same_outcome(builds: dict[str, Build]) -> None:
+    outcomes = {}
+    for target, build in builds.items():
+        with duckdb.connect(str(build.warehouse), read_only=True) as connection:
+            outcomes[target] = dict(
+                connection.execute(
+                    "select unique_id, status from ops.dbt_node_results"
+                    " where resource_type in ('test', 'unit_test')"
+                ).fetchall()
+            )
+    assert outcomes["duckdb"], "the DuckDB build ran no test"
+    assert outcomes["spark"] == outcomes["duckdb"]
