@@ -2,7 +2,8 @@
     Fails when the sum of `column_name` in the model differs from the sum of `compare_column`
     in `compare_model`, for instance a daily aggregate against the fact it aggregates. Each
     side may be narrowed with a filter (`where`, `compare_where`). Returns one row with both
-    sums when they disagree.
+    sums when they disagree. A side with no rows sums to zero: an empty fact agrees with an
+    aggregate of zeros.
 #}
 {% test sums_agree(model, column_name, compare_model, compare_column, where=none,
     compare_where=none) %}
@@ -11,7 +12,7 @@
 
     model_sum as (
 
-        select sum({{ column_name }}) as model_total
+        select coalesce(sum({{ column_name }}), 0) as model_total
 
         from {{ model }}
 
@@ -21,7 +22,7 @@
 
     compare_sum as (
 
-        select sum({{ compare_column }}) as compare_total
+        select coalesce(sum({{ compare_column }}), 0) as compare_total
 
         from {{ compare_model }}
 
