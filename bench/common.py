@@ -32,11 +32,16 @@ class BenchError(Exception):
 
 @dataclass(frozen=True)
 class Measured:
-    """One child process: its wall time, peak resident memory and standard output."""
+    """One child process: its wall time, CPU time, peak resident memory and standard output.
+
+    On a shared machine, CPU seconds (user + system) move less with other people's load than
+    wall seconds do; benchmarks report both.
+    """
 
     seconds: float
     peak_rss_bytes: int
     stdout: str
+    cpu_seconds: float = 0.0
 
     @property
     def peak_rss_mib(self) -> float:
@@ -54,7 +59,7 @@ def measure(
     cwd: Path = PROJECT_DIR,
     accept_exit_codes: Sequence[int] = (0,),
 ) -> Measured:
-    """Runs `command` to completion; returns its wall time and its own peak RSS.
+    """Runs `command` to completion; returns its wall time, CPU time and its own peak RSS.
 
     Raises:
         BenchError: the command exited with a code not in `accept_exit_codes`.
@@ -76,7 +81,8 @@ def measure(
     if process.returncode not in accept_exit_codes:
         tail = "\n".join(stdout.splitlines()[-30:])
         raise BenchError(f"`{' '.join(command)}` exited with {process.returncode}:\n{tail}")
-    return Measured(seconds, usage.ru_maxrss * 1024, stdout)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(seconds, usage.ru_maxrss * 1024, stdout, cpu)
 
 
 def machine() -> str:

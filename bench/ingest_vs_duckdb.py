@@ -130,9 +130,11 @@ def main() -> int:
         rates[loader] = rows / seconds
         peaks[loader] = max(result[2].peak_rss_mib for result in results)
         times = ", ".join(f"{result[1]:.1f}" for result in results)
+        cpu = ", ".join(f"{result[2].cpu_seconds:.1f}" for result in results)
         report(
             f"{loader} load",
-            f"{rows:,} rows, median {seconds:.1f} s ({times}) = {rates[loader]:,.0f} rows/s,"
+            f"{rows:,} rows, median {seconds:.1f} s ({times}; CPU s {cpu})"
+            f" = {rates[loader]:,.0f} rows/s,"
             f" peak RSS {peaks[loader]:,.0f} MiB",
         )
     report("(a) ingest rate tally/duckdb", f"{rates['tally'] / rates['duckdb']:.2f}x (>= 0.5x)")
