@@ -53,7 +53,8 @@ class Nightly:
     def describe(self) -> str:
         steps = ", ".join(f"{step} {seconds:.1f}" for step, seconds in self.steps.items())
         return (
-            f"{self.run.seconds:6.1f} s ({self.run.cpu_seconds:.1f} CPU s), peak RSS {self.run.peak_rss_mib:,.0f} MiB,"
+            f"{self.run.seconds:6.1f} s ({self.run.cpu_seconds:.1f} CPU s),"
+            f" peak RSS {self.run.peak_rss_mib:,.0f} MiB,"
             f" {self.rows_loaded:,} rows loaded; steps (s): {steps}"
         )
 
