@@ -2,6 +2,9 @@
 -- sums, and the manifest exists. A file that disagrees cannot be trusted as the system's
 -- record of the day, and its day cannot close.
 -- A returned row is a file (or a manifest without its file) with the checks that failed.
+-- Run after the daily close: a failure here must not stop dbt build from building the close
+-- mart that marks those days incomplete (dbt skips what is downstream of a failed test).
+-- depends_on: {{ ref('fct_daily_close') }}
 select
     source_system,
     source_file,
