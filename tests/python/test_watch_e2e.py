@@ -73,12 +73,6 @@ def _wait_for(path: Path, text: str, count: int, process: subprocess.Popen[bytes
     pytest.fail(f"`{text}` did not appear {count} time(s) in {path}")
 
 
-# LIMITATION: the second (late-part) batch fails the audit test
-# `sums_agree(fct_daily_close.count_breaks, fct_reconciliation_breaks)` with one stale count
-# while fct_reconciliation_breaks is empty; the first batch fails bank continuity as it should
-# (day one's closing bank part has not landed). Fix: find which daily-close input keeps the
-# first batch's state after a one-day window rebuild, then drop this mark.
-@pytest.mark.xfail(strict=True, reason="stale daily-close break count after a late-part batch")
 def test_watch_over_parts_equals_the_nightly_batch(tmp_path: Path) -> None:
     upstream = tmp_path / "upstream" / "landing"
     generate(DemoConfig(landing=upstream, days=2, orders_per_day=5, anomaly_rate=0.0,
