@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import sqlalchemy.exc
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract.source import DltSource
@@ -168,7 +169,15 @@ def _build_source(system: SystemName, landing: Path, tally: FileTally) -> DltSou
                 SHOP_URL_ENV,
             )
             return None
-        source = shop(credentials=url)
+        try:
+            source = shop(credentials=url)
+        except sqlalchemy.exc.ArgumentError as err:  # a malformed URL or a missing driver
+            reason = str(err).splitlines()[0]
+            raise SourceConfigError(
+                SHOP_URL_ENV,
+                f"is not a database URL the shop pipeline can open ({reason}); write it as "
+                "SQLAlchemy expects, e.g. `sqlite:////absolute/path/shop.db`",
+            ) from err
     else:
         source = FILE_SOURCES[system](landing_url=str(landing.resolve()), tally=tally)
     # Raw keeps text exactly as sent: a manifest's `generated_at` must not become a timestamp.
