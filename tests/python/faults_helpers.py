@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,8 +62,9 @@ KILL_POINTS = ("extract", "normalize", "load", "dbt")
 # How far into a stage the kill comes: the third file read, the first table copied, a third
 # of dbt's nodes done. Each leaves that stage half-finished, not merely unstarted.
 FILES_BEFORE_EXTRACT_KILL = 3
-DBT_NODES_BEFORE_KILL = 80
+DBT_NODES_BEFORE_KILL = 60
 KILLED_PIPELINE = "tally_payments"
+PAUSE_LIMIT_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,20 @@ def run_tally(
         check=False,
     )
     return Completed(done.returncode, done.stdout, done.stderr)
+
+
+def start_tally(
+    arguments: list[str], env: Mapping[str, str], *, pause_at: str
+) -> subprocess.Popen[str]:
+    """Start `python run.py <arguments>` in a child that pauses at `pause_at` (see pause_files)."""
+    return subprocess.Popen(
+        [sys.executable, str(HELPER), "--kill-at", pause_at, "--signal", "PAUSE", "--", *arguments],
+        cwd=PROJECT_DIR,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def tally_env(root: Path, **extra: str) -> dict[str, str]:
@@ -293,6 +309,16 @@ def make_clean_landing(landing: Path) -> Path:
     return landing
 
 
+def manifest_records_per_file(landing: Path) -> dict[str, int]:
+    """Data records of each non-empty CSV delivery, as its manifest states them."""
+    counts: dict[str, int] = {}
+    for manifest in landing.glob("*/*/_manifest.json"):
+        document = json.loads(manifest.read_text())
+        if int(document["record_count"]) > 0:
+            counts[str(document["file"])] = int(document["record_count"])
+    return counts
+
+
 def raw_fingerprint(warehouse: Path) -> dict[str, dict[str, Any]]:
     """What raw holds in complete loads, load ids left out: equal for equal landing zones."""
     fingerprints: dict[str, dict[str, Any]] = {}
@@ -312,7 +338,23 @@ def raw_fingerprint(warehouse: Path) -> dict[str, dict[str, Any]]:
 
 def _signal_self(signal_name: str) -> None:
     sys.stdout.flush()
+    if signal_name == "PAUSE":
+        _pause()
+        return
     os.kill(os.getpid(), getattr(signal, f"SIG{signal_name}"))
+
+
+def pause_files(log_dir: Path) -> tuple[Path, Path]:
+    """The files a PAUSEd child writes when it stops, and waits for before it goes on."""
+    return log_dir / "paused", log_dir / "resume"
+
+
+def _pause() -> None:
+    paused, resume = pause_files(Path(os.environ["TALLY_LOG_DIR"]))
+    paused.touch()
+    deadline = time.monotonic() + PAUSE_LIMIT_SECONDS
+    while not resume.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def _wrap(owner: Any, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
@@ -375,7 +417,7 @@ def _install_kill_point(point: str, signal_name: str) -> None:
 def _child_main() -> int:
     parser = argparse.ArgumentParser(description="run.py with a kill point (fault tests only)")
     parser.add_argument("--kill-at", choices=KILL_POINTS, required=True)
-    parser.add_argument("--signal", choices=("KILL", "TERM"), default="KILL")
+    parser.add_argument("--signal", choices=("KILL", "TERM", "PAUSE"), default="KILL")
     parser.add_argument("arguments", nargs="*")
     options = parser.parse_args()
     sys.path.insert(0, str(PROJECT_DIR))
