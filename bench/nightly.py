@@ -6,14 +6,14 @@ zone that the script extends one day at a time, each in its own work folder unde
   peak     (c) the `peak-day` profile: a nightly run for an ordinary Friday, then for Black
            Friday (three times the orders), both after an idle run (no new file) that gives the
            fixed cost; the data-dependent part is a run's time minus the idle run's.
-  history  (b) a nightly run for one new day on five years of history (--five-year-landing,
-           generated beforehand, e.g. with `python run.py demo --profile five-years`) against
-           the same new day on thirty days of history of the same daily volume.
+  history  (b) nightly runs for new days on a long history (--long-history, generated
+           beforehand, e.g. with `python run.py demo --profile five-years`) against the same
+           new days on thirty days of history of the same daily volume, in turns.
 Both also report (e): the nightly run against `python -c "import dlt, duckdb, dbt.cli.main"`.
 
     python bench/nightly.py peak --work /tmp/bench/peak
     python bench/nightly.py history --work /tmp/bench/history \\
-        --five-year-landing /tmp/bench/five/landing --orders-per-day 1000
+        --long-history /tmp/bench/five/landing --orders-per-day 3300
 """
 
 from __future__ import annotations
@@ -164,49 +164,66 @@ def peak(work: Path, memory_limit: str) -> None:
     _report_slowest(peak_run)
 
 
-def history(work: Path, five_year_landing: Path, orders_per_day: int, memory_limit: str) -> None:
-    """(b): the same new day on five years of history and on thirty days of it."""
-    long = Scenario(work / "five-years", memory_limit)
-    shutil.copytree(five_year_landing, long.landing)
-    truth = five_year_landing.parent / f"{five_year_landing.name}_truth"
+def history(
+    work: Path, long_landing: Path, orders_per_day: int, memory_limit: str, rounds: int
+) -> None:
+    """(b): the same new days on a long history and on thirty days of it, run in turns."""
+    long = Scenario(work / "long", memory_limit)
+    shutil.copytree(long_landing, long.landing)
+    truth = long_landing.parent / f"{long_landing.name}_truth"
     shutil.copytree(truth, long.landing.parent / f"{long.landing.name}_truth")
     state = long.state()
     if state is None or state.last_day is None:
-        raise SystemExit(f"{five_year_landing} holds no generated history; generate it first")
+        raise SystemExit(f"{long_landing} holds no generated history; generate it first")
     last_day = state.last_day
     long_days = (last_day - state.first_day).days + 1
     backfill = long.nightly(f"{long_days}-day backfill (first run, not compared)")
     _report_slowest(backfill)
-    long.generate(1, orders_per_day)
-    on_long = long.nightly(f"nightly {last_day + timedelta(days=1)} on {long_days} days")
-    _report_slowest(on_long)
 
     short = Scenario(work / "thirty-days", memory_limit)
-    # Same calendar days and the same daily volume as the five-year history's last thirty days:
-    # the generator's growth trend starts at its first day, so scale the base volume instead.
+    # The long history's last thirty days at the same daily volume: the generator's growth
+    # trend starts at its first day, so scale the base volume instead.
     years = (last_day - state.first_day).days / 365.25
     matched_volume = round(orders_per_day * (1 + GENERATOR_YEARLY_GROWTH * years))
     short.generate(30, matched_volume, start=last_day - timedelta(days=29))
     short.nightly("thirty-day history load (not compared)")
     import_seconds = cold_import_seconds()
-    short.generate(1, matched_volume)
-    on_short = short.nightly(f"nightly {last_day + timedelta(days=1)} on thirty days")
-    report(
-        "rows loaded, five years / thirty days",
-        f"{on_long.rows_loaded:,} / {on_short.rows_loaded:,}",
-    )
+
+    wall_ratios, cpu_ratios = [], []
+    on_short = None
+    for round_number in range(rounds):
+        day = last_day + timedelta(days=round_number + 1)
+        long.generate(1, orders_per_day)
+        short.generate(1, matched_volume)
+        # Alternate which history goes first, so a change in the machine's load hits both.
+        turns = [(long, f"{long_days} days"), (short, "thirty days")]
+        results = {}
+        for scenario, history_label in turns if round_number % 2 == 0 else turns[::-1]:
+            results[history_label] = scenario.nightly(f"nightly {day} on {history_label}")
+        on_long, on_short = results[f"{long_days} days"], results["thirty days"]
+        _report_slowest(on_long)
+        wall_ratios.append(on_long.run.seconds / on_short.run.seconds)
+        cpu_ratios.append(on_long.run.cpu_seconds / on_short.run.cpu_seconds)
+        report(
+            f"  {day}: rows loaded, long / short",
+            f"{on_long.rows_loaded:,} / {on_short.rows_loaded:,};"
+            f" wall {wall_ratios[-1]:.2f}x, CPU {cpu_ratios[-1]:.2f}x",
+        )
     report(
         f"(b) nightly on {long_days} days / on thirty days",
-        f"{on_long.run.seconds / on_short.run.seconds:.2f}x (<= 1.25x)",
+        f"median wall {statistics.median(wall_ratios):.2f}x,"
+        f" median CPU {statistics.median(cpu_ratios):.2f}x (<= 1.25x)",
     )
-    _report_overhead(on_short, import_seconds)
+    if on_short is not None:
+        _report_overhead(on_short, import_seconds)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", choices=("peak", "history"))
     parser.add_argument("--work", type=Path, required=True, help="a scratch folder, emptied")
-    parser.add_argument("--five-year-landing", type=Path, help="history: the long history")
+    parser.add_argument("--long-history", type=Path, help="history: a generated landing zone")
+    parser.add_argument("--rounds", type=int, default=2, help="history: new days to compare")
     parser.add_argument("--orders-per-day", type=int, default=1000, help="history: its volume")
     parser.add_argument("--memory-limit", default="1536MB", help="TALLY_MEMORY_LIMIT")
     args = parser.parse_args()
@@ -214,9 +231,9 @@ def main() -> int:
     if args.scenario == "peak":
         peak(args.work, args.memory_limit)
     else:
-        if args.five_year_landing is None:
-            parser.error("history needs --five-year-landing")
-        history(args.work, args.five_year_landing, args.orders_per_day, args.memory_limit)
+        if args.long_history is None:
+            parser.error("history needs --long-history")
+        history(args.work, args.long_history, args.orders_per_day, args.memory_limit, args.rounds)
     report("machine after", machine())
     return 0
 
