@@ -3,8 +3,10 @@
 One pipeline per upstream system, each writing the dataset (schema) `raw_<system>` of the same
 DuckDB file. Loads go through Parquet load files, the fast path for Arrow tables. Config read:
 `TALLY_SHOP_URL` (or dlt's `sources.shop.credentials`), the shop database URL; without it, the
-SQLite file `shop/shop.db` in the landing zone. dlt's working folders live next to the
-warehouse, so that a killed run's pending load packages are found and finished by the next run.
+SQLite file `shop/shop.db` in the landing zone. `TALLY_MEMORY_LIMIT`, `TALLY_DUCKDB_THREADS` and
+`TALLY_TEMP_DIR` cap the DuckDB connection of every load (see `ingest.resources`). dlt's working
+folders live next to the warehouse, so that a killed run's pending load packages are found and
+finished by the next run.
 """
 
 from __future__ import annotations

@@ -78,6 +78,9 @@ environment (options win over variables):
   TALLY_ALERT_WEBHOOK  URL that receives alerts as JSON; unset: no alerts
   TALLY_METRICS_FILE   Prometheus text file (default <TALLY_LOG_DIR>/tally.prom)
   TALLY_LOG_DIR        run logs and dbt.log (default logs)
+  TALLY_MEMORY_LIMIT   DuckDB memory limit of loads and build (default 4GB)
+  TALLY_DUCKDB_THREADS DuckDB threads of loads and build (default 2)
+  TALLY_TEMP_DIR       where DuckDB spills beyond its memory limit (default data/tmp)
 """
 
 _EXIT_CODE_OF_ERROR: dict[type[TallyError], int] = {
