@@ -81,6 +81,7 @@ environment (options win over variables):
   TALLY_MEMORY_LIMIT   DuckDB memory limit of loads and build (default 4GB)
   TALLY_DUCKDB_THREADS DuckDB threads of loads and build (default 2)
   TALLY_TEMP_DIR       where DuckDB spills beyond its memory limit (default data/tmp)
+  TALLY_BACKUP_KEEP    warehouse copies kept after good runs (default 3; 0: none)
 """
 
 _EXIT_CODE_OF_ERROR: dict[type[TallyError], int] = {
