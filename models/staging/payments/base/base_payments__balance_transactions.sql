@@ -10,6 +10,7 @@
     ('invalid_date', 'has_invalid_date'),
     ('invalid_currency', 'has_invalid_currency'),
     ('invalid_value', 'has_invalid_value'),
+    ('inconsistent_amounts', 'has_inconsistent_amounts'),
 ] -%}
 
 with
@@ -76,7 +77,9 @@ checked as (
         (
             coalesce(transaction_type not in ('charge', 'refund', 'fee', 'adjustment'), true)
             or coalesce(status not in ('succeeded', 'failed'), true)
-        ) as has_invalid_value
+        ) as has_invalid_value,
+        -- The contract says net = amount - fee; a row that says otherwise cannot be trusted.
+        coalesce(net_minor != amount_minor - fee_minor, false) as has_inconsistent_amounts
 
     from typed
 
