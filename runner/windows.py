@@ -22,6 +22,12 @@ logger = logging.getLogger(__name__)
 
 FILE_SYSTEMS = ("payments", "bank", "ledger", "fx")
 DATE_IN_PATH = r"(\d{4}-\d{2}-\d{2})"
+# The UTC day of an order, as staging reads it: a timestamp without an offset is UTC, one with
+# an offset may fall on the day before or after the date it is written with.
+ORDER_UTC_DATE = (
+    "cast(coalesce(try_cast(ordered_at || '+00:00' as timestamptz),"
+    " try_cast(ordered_at as timestamptz)) at time zone 'UTC' as date)"
+)
 
 
 @dataclass(frozen=True)
@@ -32,11 +38,20 @@ class RawHistory:
         first_date: the earliest business date in raw, or None when raw is empty.
         newest_load_id: the newest complete load in raw: the watermark once a build used it.
         pending: the business days touched by loads newer than the last build's watermark.
+        last_date: the latest business date in raw, or None when raw is empty.
     """
 
     first_date: dt.date | None
     newest_load_id: str | None
     pending: Window | None
+    last_date: dt.date | None = None
+
+    @property
+    def whole(self) -> Window | None:
+        """Every business day raw holds, for a full refresh; None when raw is empty."""
+        if self.first_date is None or self.last_date is None:
+            return None
+        return Window(self.first_date, self.last_date)
 
 
 def _existing_tables(connection: duckdb.DuckDBPyConnection) -> set[str]:
@@ -57,8 +72,7 @@ def _dated_rows_sql(tables: set[str]) -> list[str]:
     ]
     if "raw_shop.orders" in tables:
         selects.append(
-            "select try_cast(left(ordered_at, 10) as date) as business_date, _dlt_load_id"
-            " from raw_shop.orders"
+            f"select {ORDER_UTC_DATE} as business_date, _dlt_load_id from raw_shop.orders"
         )
     return selects
 
@@ -89,7 +103,7 @@ def read_raw_history(connection: duckdb.DuckDBPyConnection, watermark: str | Non
         return RawHistory(None, None, None)
     dated_rows = " union all ".join(dated)
     # Load ids are dlt's start timestamps as text: compared as numbers, never as strings.
-    first_date, newest, pending_start, pending_end = connection.execute(
+    first_date, last_date, newest, pending_start, pending_end = connection.execute(
         f"""
         with complete_loads as ({loads}),
         dated as (
@@ -100,6 +114,7 @@ def read_raw_history(connection: duckdb.DuckDBPyConnection, watermark: str | Non
         )
         select
             (select min(business_date) from dated),
+            (select max(business_date) from dated),
             (select load_id from complete_loads order by cast(load_id as double) desc limit 1),
             min(business_date),
             max(business_date)
@@ -107,6 +122,6 @@ def read_raw_history(connection: duckdb.DuckDBPyConnection, watermark: str | Non
         where $watermark is null or cast(_dlt_load_id as double) > cast($watermark as double)
         """,
         {"watermark": watermark},
-    ).fetchone() or (None, None, None, None)
+    ).fetchone() or (None, None, None, None, None)
     pending = None if pending_start is None else Window(pending_start, pending_end)
-    return RawHistory(first_date, newest, pending)
+    return RawHistory(first_date, newest, pending, last_date)
