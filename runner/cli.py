@@ -316,7 +316,7 @@ def _dispatch(options: argparse.Namespace, arguments: list[str]) -> int:  # noqa
     if not _has_files(settings.landing):
         plan.insert(0, PlannedStep("demo"))
         plan[1] = PlannedStep("ingest", ("demo",))
-    return _run(settings, "all", plan, arguments)
+    return _run(settings, "all", plan, arguments, scheduled=True)
 
 
 def _watch(settings: Settings, options: argparse.Namespace, arguments: list[str]) -> int:
@@ -332,7 +332,9 @@ def _watch(settings: Settings, options: argparse.Namespace, arguments: list[str]
         warehouse=settings.warehouse,
         lock_file=settings.lock_file,
         metrics_file=settings.metrics_file,
-        run_batch=lambda run_id: _run(settings, "watch", plan, arguments, run_id=run_id),
+        run_batch=lambda run_id: _run(
+            settings, "watch", plan, arguments, run_id=run_id, scheduled=True
+        ),
     )
     with _watch_logging(settings):
         # --once polls once: an empty landing zone must not keep it waiting.
@@ -381,6 +383,7 @@ def _run(
     *,
     run_id: str | None = None,
     export_dir: Path | None = None,
+    scheduled: bool = False,
 ) -> int:
     """Run `plan` under the warehouse lock, record it, write metrics, alert, summarise."""
     started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -416,6 +419,7 @@ def _run(
                     run_logging.status,
                     demo_options,
                     export_dir=export_dir,
+                    scheduled=scheduled,
                 )
                 _execute_and_finish(settings, steps, plan, run_logging.log_file)
                 _back_up_if_good(settings, report, plan)

@@ -86,7 +86,11 @@ class DbtProject:
         return self._manifest
 
     def build(
-        self, window: Window | None = None, history_begin: dt.date | None = None
+        self,
+        window: Window | None = None,
+        history_begin: dt.date | None = None,
+        *,
+        unit_tests: bool = True,
     ) -> DbtInvocation:
         """`dbt build` with the run's --select and --full-refresh.
 
@@ -95,6 +99,8 @@ class DbtProject:
                 picks batches from the wall clock.
             history_begin: the first day of history, where a full build of the incremental
                 facts starts (the var `history_begin`); it is fixed when the project is parsed.
+            unit_tests: run dbt's unit tests too. They test the models' logic on fixed inputs,
+                not the day's data: a scheduled run leaves them to CI and `run.py build`.
         """
         if history_begin is not None and not self.manifest_loaded:
             self._vars["history_begin"] = history_begin.isoformat()
@@ -103,6 +109,8 @@ class DbtProject:
             args += ["--select", self._settings.select]
         if self._settings.full_refresh:
             args.append("--full-refresh")
+        if not unit_tests:
+            args += ["--exclude-resource-type", "unit_test"]
         if window is not None:
             args += window_arguments(window)
             self._vars.update(window_vars(window))
@@ -157,9 +165,11 @@ class DbtProject:
             "--profiles-dir", project,
             "--target-path", str(settings.dbt_target_path),
             "--log-path", str(settings.log_dir),
-            # The console is ours (events arrive through the callback); dbt.log keeps it all.
+            # The console is ours (events arrive through the callback). dbt.log keeps every
+            # node's result; its debug level (each query, tens of thousands of lines a build)
+            # only under --debug.
             "--log-level", "none",
-            "--log-level-file", "debug",
+            "--log-level-file", "debug" if settings.debug else "info",
             "--no-use-colors",
             "--no-send-anonymous-usage-stats",
             "--no-version-check",

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -286,6 +287,31 @@ class OpsStore:
                     report.run_id,
                 ],
             )
+
+    def catalog_shape(self) -> list[tuple[Any, ...]]:
+        """Every relation and column outside `ops`, with types and comments, in a stable order.
+
+        This is what dbt's catalog reads from DuckDB, and so what the docs site shows of the
+        warehouse (see runner/docs_state.py).
+        """
+        with self._connect(read_only=True) as connection:
+            return connection.execute(
+                f"""
+                select schema_name, table_name, column_index, column_name, data_type, comment
+                from duckdb_columns()
+                where database_name = current_database() and schema_name <> '{OPS_SCHEMA}'
+                union all
+                select schema_name, table_name, null, null, 'table', comment
+                from duckdb_tables()
+                where database_name = current_database() and schema_name <> '{OPS_SCHEMA}'
+                union all
+                select schema_name, view_name, null, null, 'view', comment
+                from duckdb_views()
+                where database_name = current_database() and schema_name <> '{OPS_SCHEMA}'
+                    and not internal
+                order by all
+                """
+            ).fetchall()
 
     def breaks_by_type(self, relation: str) -> dict[str, int]:
         """Rows of fct_reconciliation_breaks by break_type."""

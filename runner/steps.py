@@ -25,6 +25,7 @@ from ingest.errors import TallyError
 from ingest.lake import run_lake_ingest
 from ingest.pipeline import run_ingest
 from runner.dbt import DbtInvocation, DbtProject
+from runner.docs_state import docs_are_current, docs_fingerprint, forget_docs, remember_docs
 from runner.errors import DbtFailedError
 from runner.export_ml import FEATURES_MODEL, ExportError, export_features
 from runner.logs import StatusLine, step_context
@@ -66,6 +67,9 @@ class RunSteps:
     """Runs the planned steps of one run and keeps what they produced in the run's report.
 
     Attributes:
+        scheduled: a run of the whole job or a watch batch, which checks the data rather than
+            the code: its build leaves out dbt's unit tests (`run.py build` and CI run them),
+            and it generates the docs only when they would change.
         unexpected: the first exception that was not one of the project's own errors (a bug),
             kept so the run can exit with code 1 and show its traceback under --debug.
     """
@@ -79,6 +83,7 @@ class RunSteps:
         demo_options: Mapping[str, Any] | None = None,
         *,
         export_dir: Path | None = None,
+        scheduled: bool = False,
     ) -> None:
         self.settings = settings
         self.report = report
@@ -86,6 +91,7 @@ class RunSteps:
         self.status = status
         self.demo_options = dict(demo_options or {})
         self.export_dir = export_dir
+        self.scheduled = scheduled
         self.unexpected: BaseException | None = None
         self.interrupted: str | None = None
         self._dbt: DbtProject | None = None
@@ -249,11 +255,18 @@ class RunSteps:
         lake = self.settings.lake if self.settings.reads_raw_from_lake else None
         history = self.store.raw_history(lake)
         window = self.settings.window
-        if window is None and not self.settings.full_refresh:
+        if window is None and self.settings.full_refresh:
+            # Without a window, dbt runs every batch from `begin` to the wall clock, most empty.
+            window = history.whole
+            if window is not None:
+                logger.info("build window of all raw start=%s end=%s", window.start, window.end)
+        elif window is None:
             window = history.pending
             if window is not None:
                 logger.info("build window from new loads start=%s end=%s", window.start, window.end)
-        invocation = self._record(self.dbt.build(window, history_begin=history.first_date))
+        invocation = self._record(
+            self.dbt.build(window, history_begin=history.first_date, unit_tests=not self.scheduled)
+        )
         if invocation.has_errors:
             raise DbtFailedError("build", self._describe_errors(invocation))
         if history.newest_load_id is not None and not self.settings.select:
@@ -270,11 +283,27 @@ class RunSteps:
         )
 
     def docs(self) -> StepOutput:
-        """dbt docs generate into the target path."""
+        """dbt docs generate into the target path; on a scheduled run, only when the project's
+        files or the warehouse's relations changed since the site was generated."""
+        target_path = self.settings.dbt_target_path
+        fingerprint = None
+        if not self.settings.reads_raw_from_lake:  # Spark's catalog is not read here
+            shape = self.store.catalog_shape()
+            fingerprint = docs_fingerprint(self.settings.project_dir, self.settings.target, shape)
+        if (
+            self.scheduled
+            and fingerprint is not None
+            and docs_are_current(target_path, fingerprint)
+        ):
+            logger.info("docs unchanged, not generated site=%s", target_path / "index.html")
+            return StepOutput()
+        forget_docs(target_path)
         invocation = self._record(self.dbt.docs_generate())
         if invocation.has_errors:
             raise DbtFailedError("docs generate", self._describe_errors(invocation))
-        logger.info("docs generated site=%s", self.settings.dbt_target_path / "index.html")
+        if fingerprint is not None:
+            remember_docs(target_path, fingerprint)
+        logger.info("docs generated site=%s", target_path / "index.html")
         return StepOutput()
 
     def export(self) -> StepOutput:

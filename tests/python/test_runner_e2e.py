@@ -222,3 +222,34 @@ def test_status_lists_the_runs_and_metrics_keep_the_last_success(
     assert kept == pytest.approx(backfill_end.replace(tzinfo=dt.UTC).timestamp(), abs=1e-3)
     assert samples[("tally_dbt_tests", (("status", "fail"),))] == 1
     assert samples[("tally_run_cpu_seconds", (("command", "build"),))] > 0
+
+
+def test_a_nightly_with_nothing_new_checks_the_data_and_keeps_the_docs(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = workspace.root / "target" / "index.html"
+    generated_at = site.stat().st_mtime_ns
+
+    assert main([]) == EXIT_AUDIT_FAILED, "the planted breaks are still there"
+    capsys.readouterr()
+    run_id = workspace.query(
+        "select run_id from ops.pipeline_runs where command = 'all' order by started_at desc"
+    )[0][0]
+    steps = dict(
+        workspace.query(f"select step, outcome from ops.step_runs where run_id = '{run_id}'")
+    )
+    assert steps["docs"] == "succeeded"
+    log = (workspace.root / "logs" / f"run-{run_id}.jsonl").read_text()
+    assert "docs unchanged, not generated" in log
+    assert site.stat().st_mtime_ns == generated_at, "neither project nor warehouse changed"
+    kinds = workspace.query(
+        "select distinct command, resource_type from ops.dbt_node_results"
+        f" where run_id = '{run_id}'"
+    )
+    assert ("build", "test") in kinds
+    assert ("build", "unit_test") not in kinds, "a scheduled run tests the data, not the code"
+    assert all(command != "docs generate" for command, _ in kinds)
+
+    # Asked for explicitly, the docs are generated whatever the fingerprint says.
+    assert main(["docs"]) == EXIT_OK
+    assert site.stat().st_mtime_ns != generated_at
