@@ -1,3 +1,20 @@
+{#
+    Incremental by order day, one month per batch, like the order facts it sums: a nightly
+    run re-aggregates the months its window touches, not all of history. Each batch reads
+    only its own orders' lines (fct_order_lines declares `event_time`), so a day is always
+    summed whole: a month's batch holds every line ordered in that month.
+#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='microbatch',
+    event_time='ordered_date',
+    partition_by=['ordered_date'],
+    begin=history_begin(),
+    batch_size='month',
+    lookback=1,
+    on_schema_change='fail',
+) }}
+
 with
 
 order_lines as (
