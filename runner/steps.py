@@ -150,6 +150,9 @@ class RunSteps:
         if threading.current_thread() is not threading.main_thread():
             yield  # only the main thread may handle signals
             return
+        if signal.SIGTERM in signal.pthread_sigmask(signal.SIG_BLOCK, []):
+            yield  # the caller defers SIGTERM (watch: a batch always finishes) and handles it
+            return
 
         def interrupt(signum: int, frame: object) -> None:
             self.interrupted = f"terminated by {signal.Signals(signum).name}"

@@ -6,9 +6,10 @@ loads only new or changed files; the build's event-time window comes from the ra
 than the last build (runner/windows.py), so a batch rebuilds only the days its files touch,
 with the same models. There is no second, streaming code path.
 
-A batch always finishes: SIGTERM and SIGINT are blocked while it runs (dlt and dbt never see
-them) and handled once it ended, so the watcher stops between batches and never leaves a
-half-built window. The run lock is held only while a batch runs, so a nightly run or a
+A batch always finishes: SIGTERM and SIGINT only ask the watcher to stop. They are blocked
+while a batch runs and handled once it ended, and no handler that would interrupt a step (dlt's
+or the run's own) is installed meanwhile, so the watcher stops between batches and never leaves
+a half-built window. The run lock is held only while a batch runs, so a nightly run or a
 backfill can take its turn between batches.
 
 Freshness: a file's arrival is its mtime (a file already there when the watcher started
@@ -41,6 +42,8 @@ from runner.results import EXIT_AUDIT_FAILED, EXIT_LOCKED, EXIT_OK
 logger = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# dlt's setting (section `runtime`) that makes its normalize and load steps catch signals.
+DLT_INTERCEPT_SIGNALS = "RUNTIME__INTERCEPT_SIGNALS"
 FRESHNESS_METRIC = "tally_watch_arrival_to_mart_seconds"
 FILES_METRIC = "tally_watch_files_in_last_batch"
 _FRESHNESS_TABLE = f"""
@@ -340,12 +343,20 @@ def new_run_id() -> str:
 
 @contextmanager
 def _stop_signals_handled(request_stop: Callable[[str], None]) -> Iterator[None]:
-    """Turn SIGTERM and SIGINT into a stop request for the whole watch."""
+    """Turn SIGTERM and SIGINT into a stop request for the whole watch, never an interruption.
+
+    During a batch the signals are blocked (`_signals_deferred`), but a thread started before
+    the watch may still take one, and then this handler runs all the same. So nothing else may
+    install a handler meanwhile: dlt is told not to (its `intercept_signals`), and the run's
+    steps leave a blocked SIGTERM to their caller.
+    """
 
     def handle(signum: int, _frame: object) -> None:
         request_stop(f"signal {signal.Signals(signum).name}")
 
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    previous_intercept = os.environ.get(DLT_INTERCEPT_SIGNALS)
+    os.environ[DLT_INTERCEPT_SIGNALS] = "false"
     for sig in STOP_SIGNALS:
         signal.signal(sig, handle)
     try:
@@ -353,14 +364,17 @@ def _stop_signals_handled(request_stop: Callable[[str], None]) -> Iterator[None]
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if previous_intercept is None:
+            os.environ.pop(DLT_INTERCEPT_SIGNALS, None)
+        else:
+            os.environ[DLT_INTERCEPT_SIGNALS] = previous_intercept
 
 
 @contextmanager
 def _signals_deferred() -> Iterator[None]:
     """Hold SIGTERM and SIGINT back while a batch runs; they are handled when it ends.
 
-    dlt installs its own handlers while it loads; a signal blocked here never reaches them,
-    and threads started during the batch inherit the blocked mask.
+    Threads started during the batch (dlt's and dbt's workers) inherit the blocked mask.
     """
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -16,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from runner.results import EXIT_OK, EXIT_STEP_FAILED
+from runner.steps import RunSteps
 from runner.watch import Watcher, scan_landing
 
 PART = "payments/2025-10-01/balance_transactions-1200.csv"
@@ -125,6 +128,47 @@ def test_sigterm_during_a_batch_lets_it_finish_then_stops(tmp_path: Path) -> Non
     assert result.batches == 1
     assert result.stopped_by == "signal SIGTERM"
     assert signal.getsignal(signal.SIGTERM) == before, "the watcher restores the handler"
+
+
+def test_sigterm_taken_by_another_thread_during_a_run_still_only_stops_the_watch(
+    tmp_path: Path,
+) -> None:
+    # A thread started before the watch does not block SIGTERM; the kernel may hand it the
+    # signal while the batch's steps run, and Python then calls the handler in force.
+    landing = tmp_path / "landing"
+    _land(landing, PART)
+    stop_thread = threading.Event()
+    earlier_thread = threading.Thread(target=stop_thread.wait, daemon=True)
+    earlier_thread.start()
+    finished: list[bool] = []
+    dlt_intercepts: list[str | None] = []
+
+    def batch_whose_steps_get_terminated(run_id: str) -> int:
+        dlt_intercepts.append(os.environ.get("RUNTIME__INTERCEPT_SIGNALS"))
+        steps = RunSteps.__new__(RunSteps)
+        steps.interrupted = None
+        with steps._sigterm_interrupts():  # as RunSteps.execute does around the steps
+            assert earlier_thread.ident is not None
+            signal.pthread_kill(earlier_thread.ident, signal.SIGTERM)
+            time.sleep(0.2)  # the handler runs in the main thread at its next instruction
+            finished.append(True)
+        return EXIT_OK
+
+    watcher = Watcher(
+        landing=landing,
+        warehouse=tmp_path / "wh.duckdb",
+        lock_file=tmp_path / "wh.lock",
+        metrics_file=tmp_path / "tally.prom",
+        run_batch=batch_whose_steps_get_terminated,
+    )
+    try:
+        result = watcher.run(interval_seconds=3600)
+    finally:
+        stop_thread.set()
+    assert finished == [True], "the steps were not interrupted"
+    assert dlt_intercepts == ["false"], "dlt must not install its own signal handlers"
+    assert (result.batches, result.stopped_by) == (1, "signal SIGTERM")
+    assert "RUNTIME__INTERCEPT_SIGNALS" not in os.environ
 
 
 def test_a_batch_that_finds_the_warehouse_locked_waits_for_the_next_poll(tmp_path: Path) -> None:
