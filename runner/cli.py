@@ -443,6 +443,7 @@ def _execute_and_finish(
 ) -> None:
     report = steps.report
     store = steps.store
+    cpu_at_start = cpu_seconds()
     store.ensure_tables()
     try:
         store.start_run(report, _context_info(settings, log_file))
@@ -455,14 +456,21 @@ def _execute_and_finish(
         steps.unexpected = steps.unexpected or err
         raise
     finally:
-        _conclude(report, steps.unexpected)
+        _conclude(report, steps.unexpected, cpu_at_start)
         _publish(settings, steps)
 
 
-def _conclude(report: RunReport, unexpected: BaseException | None) -> None:
-    """Settle the run's outcome and exit code: a failed step beats a failed audit rule."""
+def _conclude(report: RunReport, unexpected: BaseException | None, cpu_at_start: float) -> None:
+    """Settle the run's outcome and exit code: a failed step beats a failed audit rule.
+
+    The run's usage is its own, not the process's: a watch runs many batches in one process.
+    """
     report.ended_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    report.usage = Usage(round(cpu_seconds(), 3), process_peak_bytes())
+    step_peaks = [step.usage.peak_memory_bytes for step in report.steps]
+    report.usage = Usage(
+        round(cpu_seconds() - cpu_at_start, 3),
+        max(step_peaks) if step_peaks else process_peak_bytes(),
+    )
     failed = report.failed_step
     failing_tests = report.failing_tests
     if unexpected is not None:

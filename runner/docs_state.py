@@ -56,6 +56,7 @@ def docs_are_current(target_path: Path, fingerprint: str) -> bool:
 
 def remember_docs(target_path: Path, fingerprint: str) -> None:
     """Record that the site in `target_path` was generated for `fingerprint`."""
+    target_path.mkdir(parents=True, exist_ok=True)
     (target_path / FINGERPRINT_FILE).write_text(fingerprint + "\n", encoding="utf-8")
 
 

@@ -3,6 +3,7 @@ codes, run records, the lock. The end-to-end tests (test_runner_e2e.py) use the 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ import pytest
 
 from ingest.errors import LandingZoneError
 from runner import steps as steps_module
-from runner.cli import main
+from runner.cli import _conclude, main
 from runner.dbt import DbtInvocation
 from runner.lock import warehouse_lock
 from runner.records import OpsStore
@@ -28,7 +29,11 @@ from runner.results import (
     EXIT_STEP_FAILED,
     EXIT_UNEXPECTED,
     NodeResult,
+    RunReport,
+    StepResult,
+    Usage,
 )
+from runner.usage import cpu_seconds
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,8 +64,10 @@ class _StubDbt:
         self.calls: list[str] = []
         self.manifest_loaded = False
 
-    def build(self, window: object = None, history_begin: object = None) -> DbtInvocation:
-        self.calls.append("build")
+    def build(
+        self, window: object = None, history_begin: object = None, *, unit_tests: bool = True
+    ) -> DbtInvocation:
+        self.calls.append("build" if unit_tests else "build without unit tests")
         return DbtInvocation("build", "inv-1", self.build_nodes)
 
     def docs_generate(self) -> DbtInvocation:
@@ -110,7 +117,7 @@ def test_failed_audit_rule_exits_4_and_docs_still_run(
         (_node("success", "model"), _node("pass"), _node("fail")),
     )
     assert main([]) == EXIT_AUDIT_FAILED
-    assert stub.calls == ["build", "docs"]
+    assert stub.calls == ["build without unit tests", "docs"], "the whole job is scheduled"
     outcomes = _query(workspace / "wh.duckdb", "select step, outcome from ops.step_runs")
     assert dict(outcomes) == {"ingest": "succeeded", "build": "audit_failed", "docs": "succeeded"}
     nodes = _query(workspace / "wh.duckdb", "select status from ops.dbt_node_results")
@@ -255,3 +262,17 @@ def test_stored_failures_of_failing_tests_are_kept_as_json(tmp_path: Path) -> No
     assert json.loads(rows[0][3]) == {"payout_id": "po_1", "amount_minor": 120}
     results = _query(warehouse, "select unique_id, severity from ops.dbt_node_results order by 1")
     assert results == [("test.tally.assert_x", "error"), ("test.tally.ok", None)]
+
+
+def test_a_runs_usage_is_its_own_not_the_processes(tmp_path: Path) -> None:
+    # A watch runs batch after batch in one process: each run counts only its own CPU, and its
+    # peak memory is its steps' peak.
+    now = dt.datetime(2025, 10, 1, 12)
+    report = RunReport("run-2", "watch", now, [])
+    report.steps.append(StepResult("build", now, now, "succeeded", Usage(1.5, 300 * 2**20)))
+    cpu_before_the_run = cpu_seconds() - 2.0  # as if the run had used two CPU seconds
+    _conclude(report, None, cpu_before_the_run)
+    assert report.usage is not None
+    assert 2.0 <= report.usage.cpu_seconds < 3.0, "not the process's CPU since it started"
+    assert report.usage.peak_memory_bytes == 300 * 2**20
+    assert report.outcome == "succeeded"
