@@ -1,6 +1,8 @@
 """CPU seconds and peak memory of the process, per step and per run.
 
-CPU is `getrusage` user + system time of this process plus its waited-for children. Peak
+CPU is `getrusage` user + system time of this process plus its waited-for children, plus the
+CPU of child processes still running (the Spark target's JVM runs for the whole process and
+is never waited for). Peak
 memory per step uses Linux's resettable high-water mark (`VmHWM`, reset by writing 5 to
 /proc/self/clear_refs), so each step reports its own peak, not the peak of the steps before it.
 """
@@ -8,6 +10,7 @@ memory per step uses Linux's resettable high-water mark (`VmHWM`, reset by writi
 from __future__ import annotations
 
 import logging
+import os
 import resource
 from pathlib import Path
 from types import TracebackType
@@ -16,15 +19,48 @@ from runner.results import Usage
 
 logger = logging.getLogger(__name__)
 
+_PROC = Path("/proc")
 _STATUS = Path("/proc/self/status")
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 
 
 def cpu_seconds() -> float:
-    """User + system CPU seconds of this process and its finished children so far."""
+    """User + system CPU seconds of this process and its children, finished or running."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    finished = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return finished + running_descendants_cpu_seconds()
+
+
+def running_descendants_cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds of the processes below `pid` (this process) that are still running.
+
+    Each one's own time plus that of its children it has waited for (`/proc/<pid>/stat`);
+    0 where /proc cannot be read.
+    """
+    root = os.getpid() if pid is None else pid
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in _PROC.glob("[0-9]*/stat"):
+        try:
+            # Fields after the command name, which may hold spaces and parentheses.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended while /proc was read
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        ticks[child] = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    below = {root}
+    found = True
+    while found:
+        found = False
+        for child, parent in parents.items():
+            if parent in below and child not in below:
+                below.add(child)
+                found = True
+    below.discard(root)
+    return sum(ticks[child] for child in below) / _CLOCK_TICKS
 
 
 def process_peak_bytes() -> int:
