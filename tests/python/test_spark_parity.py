@@ -25,16 +25,7 @@ import pytest
 from demo.generator import DemoConfig, generate
 from runner.results import EXIT_AUDIT_FAILED, EXIT_OK
 
-# LIMITATION: gated until a whole demo build on Spark has been seen to pass; the first one
-# was still running when this test was written (about 1 to 3 s a node, 252 nodes). Fix:
-# run it with TALLY_SPARK_PARITY=1, fix what differs, then remove this gate so CI runs it.
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        os.environ.get("TALLY_SPARK_PARITY") != "1",
-        reason="LIMITATION: Spark parity not yet verified end to end; set TALLY_SPARK_PARITY=1",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 # Small on purpose: Spark pays per query, not per row (about 1 s a node on two cores).
@@ -65,7 +56,9 @@ class Build:
         if self.spark_tables is None:
             return mart
         schema, table = mart.split(".")
-        return f"read_parquet('{self.spark_tables}/{schema}.db/{table}/*.parquet')"
+        # Incremental facts are partitioned by day: `<table>/ordered_date=2025-10-01/*.parquet`.
+        files = f"{self.spark_tables}/{schema}.db/{table}/**/*.parquet"
+        return f"read_parquet('{files}', hive_partitioning = true)"
 
 
 def _run(args: list[str], env: dict[str, str]) -> int:
