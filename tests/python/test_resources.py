@@ -18,6 +18,7 @@ from ingest.resources import (
     THREADS_ENV,
     DuckDBResources,
 )
+from runner.dbt import release_duckdb
 
 PROFILES = Path(__file__).resolve().parents[2] / "profiles.yml"
 
@@ -61,3 +62,50 @@ def test_defaults_equal_the_dbt_profile() -> None:
 def test_a_malformed_limit_names_the_variable(variable: str, value: str) -> None:
     with pytest.raises(SourceConfigError, match=variable):
         DuckDBResources.from_environment({variable: value})
+
+
+def test_a_build_goes_on_after_a_model_spilled_to_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a query has spilled, DuckDB refuses to set `temp_directory` again: every model
+    dbt runs after it, on a new cursor, must still get the repo profile's connection."""
+    from dbt.cli.main import dbtRunner  # noqa: PLC0415 (dbt's import is slow; only here)
+
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        "name: spill_probe\nversion: '1.0'\nconfig-version: 2\nprofile: tally\n"
+        "models:\n  spill_probe:\n    +materialized: table\n"
+    )
+    # Sorting three million hashes needs several times the 64 MB the build may hold.
+    (project / "models" / "sorted_hashes.sql").write_text(
+        "select md5(cast(range as varchar)) as hash from range(3000000) order by hash"
+    )
+    (project / "models" / "after_the_spill.sql").write_text(
+        "select count(*) as count_hashes from {{ ref('sorted_hashes') }}"
+    )
+    spill = tmp_path / "spill"
+    monkeypatch.setenv("TALLY_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "64MB")
+    monkeypatch.setenv(THREADS_ENV, "1")
+    monkeypatch.setenv(TEMP_DIR_ENV, str(spill))
+    monkeypatch.delenv("TALLY_TARGET", raising=False)
+
+    arguments = [
+        "build",
+        "--project-dir", str(project),
+        "--profiles-dir", str(PROFILES.parent),
+        "--target-path", str(tmp_path / "target"),
+        "--log-path", str(tmp_path / "logs"),
+        "--threads", "1",
+    ]  # fmt: skip
+    try:
+        result = dbtRunner().invoke(arguments)
+        # DuckDB removes its spill folder when the database closes.
+        spilled = spill.is_dir()
+    finally:
+        release_duckdb()
+
+    statuses = {r.node.name: str(r.status) for r in result.result} if result.result else {}
+    assert statuses == {"sorted_hashes": "success", "after_the_spill": "success"}, result.exception
+    assert spilled, "the sort did not spill, so the test proves nothing"
