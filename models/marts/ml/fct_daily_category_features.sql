@@ -73,11 +73,41 @@ feature_cutoffs as (
 
 ),
 
+sales_per_file_version_day as (
+
+    -- Every feature row reads 29 past days: summed per file version, day and category first,
+    -- the join that picks the version known at each cutoff reads thousands of rows, not every
+    -- event 29 times. Within one file an order is charged once (the allocation keeps its
+    -- first charge), so counting orders per file adds up across the parts of a day.
+    select
+        source_file,
+        _dlt_load_id,
+        event_date,
+        category,
+        known_until_at,
+        sum(case
+            when transaction_type = 'charge' then amount_eur_minor
+            else 0
+        end) as sales_eur_minor,
+        count(distinct case
+            when transaction_type = 'charge' then order_id
+        end) as count_orders,
+        sum(case
+            when transaction_type = 'refund' then amount_eur_minor
+            else 0
+        end) as refunds_eur_minor
+
+    from sales_events
+
+    group by source_file, _dlt_load_id, event_date, category, known_until_at
+
+),
+
 categories as (
 
     select distinct category
 
-    from sales_events
+    from sales_per_file_version_day
 
 ),
 
@@ -134,31 +164,23 @@ known_totals as (
     select
         versions_known_at_cutoff.feature_date,
         versions_known_at_cutoff.days_before,
-        sales_events.category,
-        sum(case
-            when sales_events.transaction_type = 'charge' then sales_events.amount_eur_minor
-            else 0
-        end) as sales_eur_minor,
-        count(distinct case
-            when sales_events.transaction_type = 'charge' then sales_events.order_id
-        end) as count_orders,
-        sum(case
-            when sales_events.transaction_type = 'refund' then sales_events.amount_eur_minor
-            else 0
-        end) as refunds_eur_minor
+        sales_per_file_version_day.category,
+        sum(sales_per_file_version_day.sales_eur_minor) as sales_eur_minor,
+        sum(sales_per_file_version_day.count_orders) as count_orders,
+        sum(sales_per_file_version_day.refunds_eur_minor) as refunds_eur_minor
 
     from versions_known_at_cutoff
 
-    inner join sales_events
+    inner join sales_per_file_version_day
         on
-            versions_known_at_cutoff.source_file = sales_events.source_file
-            and versions_known_at_cutoff._dlt_load_id = sales_events._dlt_load_id
-            and versions_known_at_cutoff.input_date = sales_events.event_date
+            versions_known_at_cutoff.source_file = sales_per_file_version_day.source_file
+            and versions_known_at_cutoff._dlt_load_id = sales_per_file_version_day._dlt_load_id
+            and versions_known_at_cutoff.input_date = sales_per_file_version_day.event_date
 
     group by
         versions_known_at_cutoff.feature_date,
         versions_known_at_cutoff.days_before,
-        sales_events.category
+        sales_per_file_version_day.category
 
 ),
 
@@ -226,11 +248,11 @@ latest_sales as (
     select
         event_date,
         category,
-        sum(amount_eur_minor) as sales_eur_minor
+        sum(sales_eur_minor) as sales_eur_minor
 
-    from sales_events
+    from sales_per_file_version_day
 
-    where transaction_type = 'charge' and known_until_at is null
+    where known_until_at is null
 
     group by event_date, category
 
