@@ -16,3 +16,41 @@
             _dlt_load_id desc
     )
 {%- endmacro %}
+
+
+{#
+    The key a shop row's versions share, never null, so that an incremental model can replace
+    the version it holds (`unique_key`): a blank key and a missing one are the same row, as
+    they are to `latest_version_rank`.
+#}
+{% macro version_key(key_column) -%}
+    coalesce({{ key_column }}, '')
+{%- endmacro %}
+
+
+{#
+    In an incremental model, true when the model already holds a version of the row in
+    `relation_name` that ranks above it (see `latest_version_rank`). Rows from later loads win
+    ties, so a held version wins only with a newer `updated_at`, or a readable one where the
+    new version's could not be read. Outside an incremental run, `false`.
+#}
+{% macro is_superseded_by_held_version(relation_name, key_column, updated_at_column='updated_at') -%}
+    {%- if is_incremental() -%}
+        exists (
+            select 1
+            from {{ this }} as held_versions
+            where
+                held_versions._version_key = {{ version_key(relation_name ~ '.' ~ key_column) }}
+                and (
+                    held_versions.{{ updated_at_column }}
+                    > {{ relation_name }}.{{ updated_at_column }}
+                    or (
+                        {{ relation_name }}.{{ updated_at_column }} is null
+                        and held_versions.{{ updated_at_column }} is not null
+                    )
+                )
+        )
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}

@@ -41,6 +41,7 @@ typed as (
     select
         _source_file,
         _file_sha256,
+        _dlt_loaded_at,
         _dlt_load_id,
         {{ tally.blank_to_null('file') }} as file_name,
         lower({{ tally.blank_to_null('sha256') }}) as sha256,
@@ -110,6 +111,7 @@ judged as (
         {{ tally.quarantine_reasons(rules) }} as quarantine_reasons,
         _source_file,
         _file_sha256,
+        _dlt_loaded_at,
         _dlt_load_id
 
     from checked

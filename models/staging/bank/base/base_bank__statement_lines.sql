@@ -36,6 +36,7 @@ typed as (
         statement_lines._source_file,
         statement_lines._source_line,
         statement_lines._file_sha256,
+        statement_lines._dlt_loaded_at,
         statement_lines._dlt_load_id,
         {{ blank_to_null('statement_lines.line_id') }} as line_id,
         statement_lines.counterparty,
@@ -81,6 +82,7 @@ judged as (
         _source_file,
         _source_line,
         _file_sha256,
+        _dlt_loaded_at,
         _dlt_load_id
 
     from checked

@@ -36,6 +36,7 @@ typed as (
     select
         rates._source_file,
         rates._file_sha256,
+        rates._dlt_loaded_at,
         rates._dlt_load_id,
         {{ blank_to_null('rates.currency') }} as currency_text,
         currencies.currency_code as currency,
@@ -74,6 +75,7 @@ judged as (
         {{ quarantine_reasons(rules) }} as quarantine_reasons,
         _source_file,
         _file_sha256,
+        _dlt_loaded_at,
         _dlt_load_id
 
     from checked

@@ -39,6 +39,7 @@ typed as (
         journal_lines._source_file,
         journal_lines._source_line,
         journal_lines._file_sha256,
+        journal_lines._dlt_loaded_at,
         journal_lines._dlt_load_id,
         {{ blank_to_null('journal_lines.journal_id') }} as journal_id,
         {{ blank_to_null('journal_lines.account_code') }} as account_code,
@@ -91,6 +92,7 @@ judged as (
         _source_file,
         _source_line,
         _file_sha256,
+        _dlt_loaded_at,
         _dlt_load_id
 
     from checked

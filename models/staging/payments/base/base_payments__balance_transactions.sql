@@ -39,6 +39,7 @@ typed as (
         balance_transactions._source_file,
         balance_transactions._source_line,
         balance_transactions._file_sha256,
+        balance_transactions._dlt_loaded_at,
         balance_transactions._dlt_load_id,
         {{ blank_to_null('balance_transactions.transaction_id') }} as transaction_id,
         {{ blank_to_null('balance_transactions.order_id') }} as order_id,
@@ -104,6 +105,7 @@ judged as (
         _source_file,
         _source_line,
         _file_sha256,
+        _dlt_loaded_at,
         _dlt_load_id
 
     from checked

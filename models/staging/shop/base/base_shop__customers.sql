@@ -21,6 +21,7 @@ typed as (
 
     select
         {{ blank_to_null('customers.customer_id') }} as customer_id,
+        {{ version_key(blank_to_null('customers.customer_id')) }} as _version_key,
         {{ blank_to_null('customers.email') }} as email,
         {{ blank_to_null('customers.country_code') }} as country_code,
         {{ safe_cast_timestamp_utc('customers.created_at') }} as created_at,
@@ -52,7 +53,9 @@ checked as (
 
     from latest_versions
 
-    where version_rank = 1
+    where
+        version_rank = 1
+        and not {{ is_superseded_by_held_version('latest_versions', 'customer_id') }}
 
 ),
 
@@ -66,6 +69,8 @@ judged as (
         updated_at,
         {{ first_quarantine_reason(rules) }} as quarantine_reason,
         {{ quarantine_reasons(rules) }} as quarantine_reasons,
+        _version_key,
+        _dlt_loaded_at,
         _dlt_load_id
 
     from checked

@@ -22,6 +22,7 @@ typed as (
 
     select
         {{ blank_to_null('order_lines.order_line_id') }} as order_line_id,
+        {{ version_key(blank_to_null('order_lines.order_line_id')) }} as _version_key,
         {{ blank_to_null('order_lines.order_id') }} as order_id,
         {{ blank_to_null('order_lines.product_id') }} as product_id,
         {{ safe_cast_integer('order_lines.quantity') }} as quantity,
@@ -57,7 +58,9 @@ checked as (
 
     from latest_versions
 
-    where version_rank = 1
+    where
+        version_rank = 1
+        and not {{ is_superseded_by_held_version('latest_versions', 'order_line_id') }}
 
 ),
 
@@ -72,6 +75,8 @@ judged as (
         updated_at,
         {{ first_quarantine_reason(rules) }} as quarantine_reason,
         {{ quarantine_reasons(rules) }} as quarantine_reasons,
+        _version_key,
+        _dlt_loaded_at,
         _dlt_load_id
 
     from checked

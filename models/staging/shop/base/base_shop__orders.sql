@@ -32,6 +32,7 @@ typed as (
 
     select
         {{ blank_to_null('orders.order_id') }} as order_id,
+        {{ version_key(blank_to_null('orders.order_id')) }} as _version_key,
         {{ blank_to_null('orders.customer_id') }} as customer_id,
         {{ blank_to_null('orders.status') }} as status,
         currencies.currency_code as currency,
@@ -72,7 +73,9 @@ checked as (
 
     from latest_versions
 
-    where version_rank = 1
+    where
+        version_rank = 1
+        and not {{ is_superseded_by_held_version('latest_versions', 'order_id') }}
 
 ),
 
@@ -88,6 +91,8 @@ judged as (
         updated_at,
         {{ first_quarantine_reason(rules) }} as quarantine_reason,
         {{ quarantine_reasons(rules) }} as quarantine_reasons,
+        _version_key,
+        _dlt_loaded_at,
         _dlt_load_id
 
     from checked

@@ -31,6 +31,7 @@ typed as (
 
     select
         {{ blank_to_null('products.product_id') }} as product_id,
+        {{ version_key(blank_to_null('products.product_id')) }} as _version_key,
         {{ blank_to_null('products.sku') }} as sku,
         {{ blank_to_null('products.name') }} as product_name,
         {{ blank_to_null('products.category') }} as category,
@@ -69,7 +70,9 @@ checked as (
 
     from latest_versions
 
-    where version_rank = 1
+    where
+        version_rank = 1
+        and not {{ is_superseded_by_held_version('latest_versions', 'product_id') }}
 
 ),
 
@@ -85,6 +88,8 @@ judged as (
         updated_at,
         {{ first_quarantine_reason(rules) }} as quarantine_reason,
         {{ quarantine_reasons(rules) }} as quarantine_reasons,
+        _version_key,
+        _dlt_loaded_at,
         _dlt_load_id
 
     from checked
