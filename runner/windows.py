@@ -62,19 +62,14 @@ def _existing_tables(connection: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in rows}
 
 
-def _dated_rows_sql(tables: set[str]) -> list[str]:
-    """Selects of (business_date, load id) from every raw table that carries a date."""
-    selects = [
+def _file_dates_sql(tables: set[str]) -> list[str]:
+    """Selects of (business_date, load id) of every landed file: one row per file and load."""
+    return [
         f"select try_cast(regexp_extract(_source_file, '{DATE_IN_PATH}', 1) as date)"
         f" as business_date, _dlt_load_id from raw_{system}.landed_files"
         for system in FILE_SYSTEMS
         if f"raw_{system}.landed_files" in tables
     ]
-    if "raw_shop.orders" in tables:
-        selects.append(
-            f"select {ORDER_UTC_DATE} as business_date, _dlt_load_id from raw_shop.orders"
-        )
-    return selects
 
 
 def _complete_loads_sql(tables: set[str]) -> str | None:
@@ -86,8 +81,39 @@ def _complete_loads_sql(tables: set[str]) -> str | None:
     )
 
 
+def _order_date_bounds(
+    connection: duckdb.DuckDBPyConnection,
+) -> tuple[dt.date | None, dt.date | None]:
+    """Bounds of the UTC days of every shop order, without casting ten million timestamps.
+
+    The smallest and largest `ordered_at` texts that start with a digit are ISO timestamps
+    whose local day is within a day of their UTC day (offsets stay within 14 hours), so a day
+    either side of them bounds every order. Only when an extreme text is not a timestamp are
+    the orders' days computed one by one.
+    """
+    lowest, highest = connection.execute(
+        "select min(ordered_at), max(ordered_at) from raw_shop.orders"
+        " where ordered_at >= '0' and ordered_at < ':'"
+    ).fetchone() or (None, None)
+    if lowest is None:
+        return None, None
+    first, last = connection.execute(
+        "select cast(try_cast($lowest as timestamptz) at time zone 'UTC' as date) - 1,"
+        " cast(try_cast($highest as timestamptz) at time zone 'UTC' as date) + 1",
+        {"lowest": lowest[:10], "highest": highest[:10]},
+    ).fetchone() or (None, None)
+    if first is None or last is None:
+        first, last = connection.execute(
+            f"select min({ORDER_UTC_DATE}), max({ORDER_UTC_DATE}) from raw_shop.orders"
+        ).fetchone() or (None, None)
+    return first, last
+
+
 def read_raw_history(connection: duckdb.DuckDBPyConnection, watermark: str | None) -> RawHistory:
     """Reads raw's first date, newest complete load and the days loaded after `watermark`.
+
+    Only the rows of loads after the watermark are dated one by one, so the cost follows the
+    new loads, not the history.
 
     Args:
         connection: an open connection to the warehouse.
@@ -97,31 +123,56 @@ def read_raw_history(connection: duckdb.DuckDBPyConnection, watermark: str | Non
         The history; `pending` is None when nothing was loaded after the watermark.
     """
     tables = _existing_tables(connection)
-    dated = _dated_rows_sql(tables)
+    file_dates = _file_dates_sql(tables)
     loads = _complete_loads_sql(tables)
-    if not dated or loads is None:
+    has_orders = "raw_shop.orders" in tables
+    if (not file_dates and not has_orders) or loads is None:
         return RawHistory(None, None, None)
-    dated_rows = " union all ".join(dated)
     # Load ids are dlt's start timestamps as text: compared as numbers, never as strings.
-    first_date, last_date, newest, pending_start, pending_end = connection.execute(
-        f"""
-        with complete_loads as ({loads}),
-        dated as (
-            select dated.business_date, dated._dlt_load_id
-            from ({dated_rows}) as dated
-            inner join complete_loads on dated._dlt_load_id = complete_loads.load_id
-            where dated.business_date is not null
+    new_loads = (
+        f"select load_id from ({loads}) as complete_loads"
+        " where $watermark is null or cast(load_id as double) > cast($watermark as double)"
+    )
+    pending_dated = [
+        f"select dated.business_date from ({select}) as dated"
+        f" where dated._dlt_load_id in ({new_loads})"
+        for select in file_dates
+    ]
+    if has_orders:
+        pending_dated.append(
+            f"select {ORDER_UTC_DATE} as business_date from raw_shop.orders"
+            f" where _dlt_load_id in ({new_loads})"
         )
+    all_file_dates = (
+        " union all ".join(
+            f"select dated.business_date from ({select}) as dated"
+            f" where dated._dlt_load_id in ({loads})"
+            for select in file_dates
+        )
+        or "select cast(null as date) as business_date"
+    )
+    newest, pending_start, pending_end, first_file_date, last_file_date = connection.execute(
+        f"""
+        with pending as ({" union all ".join(pending_dated)}),
+        file_days as ({all_file_dates})
         select
-            (select min(business_date) from dated),
-            (select max(business_date) from dated),
-            (select load_id from complete_loads order by cast(load_id as double) desc limit 1),
-            min(business_date),
-            max(business_date)
-        from dated
-        where $watermark is null or cast(_dlt_load_id as double) > cast($watermark as double)
+            (select load_id from ({loads}) as complete_loads
+             order by cast(load_id as double) desc limit 1),
+            (select min(business_date) from pending),
+            (select max(business_date) from pending),
+            (select min(business_date) from file_days),
+            (select max(business_date) from file_days)
         """,
         {"watermark": watermark},
     ).fetchone() or (None, None, None, None, None)
+    first_order_date, last_order_date = (
+        _order_date_bounds(connection) if has_orders else (None, None)
+    )
+    first_date = min(
+        (day for day in (first_file_date, first_order_date) if day is not None), default=None
+    )
+    last_date = max(
+        (day for day in (last_file_date, last_order_date) if day is not None), default=None
+    )
     pending = None if pending_start is None else Window(pending_start, pending_end)
     return RawHistory(first_date, newest, pending, last_date)
