@@ -1,8 +1,20 @@
 {#
     One row per ledger journal with its debit and credit totals. A journal balances when its
     debits equal its credits; one that does not is an unbalanced_journal, dated by the day it
-    was posted.
+    was posted. Built by month (see `in_batch`): a month's batch sums every line of the
+    journals posted in it.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='microbatch',
+    event_time='business_date',
+    partition_by=['business_date'],
+    begin=history_begin(),
+    batch_size='month',
+    lookback=1,
+    on_schema_change='fail',
+) }}
+
 with
 
 journal_lines as (
@@ -14,22 +26,36 @@ journal_lines as (
         credit_minor,
         posted_date
 
-    from {{ ref('stg_ledger__journal_lines') }}
+    from {{ ref('stg_ledger__journal_lines').render() }}
+
+),
+
+journals_of_the_batch as (
+
+    -- Scopes read the model itself, not its import CTE (see `in_batch`).
+    select distinct journal_id
+
+    from {{ ref('stg_ledger__journal_lines').render() }}
+
+    where {{ in_batch('posted_date') }}
 
 ),
 
 balanced as (
 
     select
-        journal_id,
-        min(currency_code) as currency_code,
-        sum(debit_minor) as debit_minor,
-        sum(credit_minor) as credit_minor,
+        journal_lines.journal_id,
+        min(journal_lines.currency_code) as currency_code,
+        sum(journal_lines.debit_minor) as debit_minor,
+        sum(journal_lines.credit_minor) as credit_minor,
         count(*) as count_lines,
-        sum(debit_minor) = sum(credit_minor) as is_balanced,
-        min(posted_date) as posted_date
+        sum(journal_lines.debit_minor) = sum(journal_lines.credit_minor) as is_balanced,
+        min(journal_lines.posted_date) as posted_date
 
     from journal_lines
+
+    inner join journals_of_the_batch
+        on journal_lines.journal_id = journals_of_the_batch.journal_id
 
     group by 1
 
@@ -48,6 +74,8 @@ breaks_classified as (
         case when not is_balanced then 'unbalanced_journal' end as break_type
 
     from balanced
+
+    where {{ in_batch('posted_date') }}
 
 )
 

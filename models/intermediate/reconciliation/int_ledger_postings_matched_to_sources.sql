@@ -9,7 +9,20 @@
     Any disagreement, or a reference that names nothing, is a ledger_mismatch. Unbalanced
     journals are left to int_journals_balanced: until they balance, their amounts prove
     nothing. Journals on other accounts (rent, salaries) are not reconciled here.
+    Built by month (see `in_batch`): a month's batch judges the journals posted in it, ranked
+    among every journal that shares a reference with them.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='microbatch',
+    event_time='business_date',
+    partition_by=['business_date'],
+    begin=history_begin(),
+    batch_size='month',
+    lookback=1,
+    on_schema_change='fail',
+) }}
+
 with
 
 journal_lines as (
@@ -24,7 +37,7 @@ journal_lines as (
         posted_date,
         posted_at
 
-    from {{ ref('stg_ledger__journal_lines') }}
+    from {{ ref('stg_ledger__journal_lines').render() }}
 
 ),
 
@@ -34,7 +47,7 @@ journals as (
         journal_id,
         is_balanced
 
-    from {{ ref('int_journals_balanced') }}
+    from {{ ref('int_journals_balanced').render() }}
 
 ),
 
@@ -45,7 +58,7 @@ orders as (
         currency_code,
         total_minor
 
-    from {{ ref('stg_shop__orders') }}
+    from {{ ref('stg_shop__orders').render() }}
 
 ),
 
@@ -58,7 +71,7 @@ refunds as (
         amount_minor,
         created_at
 
-    from {{ ref('stg_payments__balance_transactions') }}
+    from {{ ref('stg_payments__balance_transactions').render() }}
 
     where
         transaction_type = 'refund'
@@ -75,7 +88,52 @@ payouts as (
         fee_minor,
         net_minor
 
-    from {{ ref('int_payouts_aggregated_from_transactions') }}
+    from {{ ref('int_payouts_aggregated_from_transactions').render() }}
+
+),
+
+journals_posted_in_the_batch as (
+
+    -- Scopes read the model itself, not its import CTE (see `in_batch`).
+    select distinct journal_id
+
+    from {{ ref('stg_ledger__journal_lines').render() }}
+
+    where {{ in_batch('posted_date') }}
+
+),
+
+references_of_the_batch as (
+
+    -- Every reference of every journal with a line posted in the batch's month.
+    select distinct {{ nullable_key('ledger_lines.reference') }} as reference_key
+
+    from {{ ref('stg_ledger__journal_lines').render() }} as ledger_lines
+
+    inner join journals_posted_in_the_batch
+        on ledger_lines.journal_id = journals_posted_in_the_batch.journal_id
+
+),
+
+journals_sharing_a_reference as (
+
+    select distinct ledger_lines.journal_id
+
+    from {{ ref('stg_ledger__journal_lines').render() }} as ledger_lines
+
+    inner join references_of_the_batch
+        on {{ nullable_key('ledger_lines.reference') }} = references_of_the_batch.reference_key
+
+),
+
+lines_of_journals_sharing_a_reference as (
+
+    select journal_lines.*
+
+    from journal_lines
+
+    inner join journals_sharing_a_reference
+        on journal_lines.journal_id = journals_sharing_a_reference.journal_id
 
 ),
 
@@ -106,7 +164,7 @@ journals_summarised_by_account as (
         min(posted_date) as posted_date,
         min(posted_at) as posted_at
 
-    from journal_lines
+    from lines_of_journals_sharing_a_reference
 
     group by 1
 
@@ -167,17 +225,21 @@ postings_ranked_per_reference as (
 refunds_ranked_per_order as (
 
     select
-        transaction_id,
-        order_id,
-        currency_code,
+        refunds.transaction_id,
+        refunds.order_id,
+        refunds.currency_code,
         -- The processor signs refunds negative; the ledger debits their absolute value.
-        -amount_minor as refunded_minor,
+        -refunds.amount_minor as refunded_minor,
         row_number() over (
-            partition by order_id
-            order by created_at, transaction_id
+            partition by refunds.order_id
+            order by refunds.created_at, refunds.transaction_id
         ) as refund_rank
 
     from refunds
+
+    -- Only orders the batch's journals reference: a refund posting names its order.
+    inner join references_of_the_batch
+        on {{ nullable_key('refunds.order_id') }} = references_of_the_batch.reference_key
 
 ),
 
@@ -270,6 +332,8 @@ breaks_classified as (
         coalesce(expected_minor, 0) as expected_minor
 
     from postings_joined_to_sources
+
+    where {{ in_batch('posted_date') }}
 
 )
 

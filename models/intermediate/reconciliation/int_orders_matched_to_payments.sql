@@ -3,7 +3,20 @@
     charge once it has been paid (status paid, shipped or refunded); failed attempts are
     ignored, the retry that succeeded is the payment. The first charge (by time) is the
     payment and is compared in the order's own currency; any later charge is a duplicate.
+    Built by month (see `in_batch`): a month's batch pairs the orders placed or charged in it
+    with every charge that names them.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='microbatch',
+    event_time='business_date',
+    partition_by=['business_date'],
+    begin=history_begin(),
+    batch_size='month',
+    lookback=1,
+    on_schema_change='fail',
+) }}
+
 with
 
 orders as (
@@ -15,7 +28,7 @@ orders as (
         total_minor,
         ordered_date
 
-    from {{ ref('stg_shop__orders') }}
+    from {{ ref('stg_shop__orders').render() }}
 
 ),
 
@@ -29,7 +42,7 @@ charges as (
         created_date,
         created_at
 
-    from {{ ref('stg_payments__balance_transactions') }}
+    from {{ ref('stg_payments__balance_transactions').render() }}
 
     where
         transaction_type = 'charge'
@@ -37,20 +50,56 @@ charges as (
 
 ),
 
+orders_of_the_batch as (
+
+    -- Scopes read the models themselves, not their import CTEs (see `in_batch`).
+    select order_id as order_key
+
+    from {{ ref('stg_shop__orders').render() }}
+
+    where {{ in_batch('ordered_date') }}
+
+    union
+
+    select {{ nullable_key('order_id') }} as order_key
+
+    from {{ ref('stg_payments__balance_transactions').render() }}
+
+    where
+        transaction_type = 'charge'
+        and transaction_status = 'succeeded'
+        and {{ in_batch('created_date') }}
+
+),
+
+batch_orders as (
+
+    select orders.*
+
+    from orders
+
+    inner join orders_of_the_batch
+        on orders.order_id = orders_of_the_batch.order_key
+
+),
+
 charges_ranked_per_order as (
 
     select
-        transaction_id,
-        order_id,
-        currency_code,
-        amount_minor,
-        created_date,
+        charges.transaction_id,
+        charges.order_id,
+        charges.currency_code,
+        charges.amount_minor,
+        charges.created_date,
         row_number() over (
-            partition by order_id
-            order by created_at, transaction_id
+            partition by charges.order_id
+            order by charges.created_at, charges.transaction_id
         ) as charge_rank
 
     from charges
+
+    inner join orders_of_the_batch
+        on {{ nullable_key('charges.order_id') }} = orders_of_the_batch.order_key
 
 ),
 
@@ -58,22 +107,24 @@ orders_joined_to_charges as (
 
     select
         charges_ranked_per_order.transaction_id,
-        orders.order_status,
-        orders.currency_code as order_currency_code,
+        batch_orders.order_status,
+        batch_orders.currency_code as order_currency_code,
         charges_ranked_per_order.currency_code as charge_currency_code,
-        orders.total_minor as order_total_minor,
+        batch_orders.total_minor as order_total_minor,
         charges_ranked_per_order.amount_minor as charge_amount_minor,
         charges_ranked_per_order.charge_rank,
-        orders.ordered_date,
+        batch_orders.ordered_date,
         charges_ranked_per_order.created_date as charged_date,
-        coalesce(orders.order_id, charges_ranked_per_order.order_id) as order_id,
-        orders.order_id is not null as has_order,
-        coalesce(orders.order_status in ('paid', 'shipped', 'refunded'), false) as is_order_paid
+        coalesce(batch_orders.order_id, charges_ranked_per_order.order_id) as order_id,
+        batch_orders.order_id is not null as has_order,
+        coalesce(
+            batch_orders.order_status in ('paid', 'shipped', 'refunded'), false
+        ) as is_order_paid
 
-    from orders
+    from batch_orders
 
     full outer join charges_ranked_per_order
-        on orders.order_id = charges_ranked_per_order.order_id
+        on batch_orders.order_id = charges_ranked_per_order.order_id
 
 ),
 
@@ -125,6 +176,8 @@ final as (
         coalesce(charged_date, ordered_date) as business_date
 
     from breaks_classified
+
+    where {{ in_batch('coalesce(charged_date, ordered_date)') }}
 
 )
 

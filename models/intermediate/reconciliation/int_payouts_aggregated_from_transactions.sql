@@ -2,8 +2,20 @@
     One row per payout the processor reports, rebuilt from its transactions. All succeeded
     transactions created on one day in one currency form one payout, so the payout's date is
     the day of its transactions and its net is what the bank should receive. Transactions
-    without a payout id are not paid out yet and belong to no payout.
+    without a payout id are not paid out yet and belong to no payout. Built by month (see
+    `in_batch`): a month's batch sums every transaction of the payouts dated in it.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='microbatch',
+    event_time='payout_date',
+    partition_by=['payout_date'],
+    begin=history_begin(),
+    batch_size='month',
+    lookback=1,
+    on_schema_change='fail',
+) }}
+
 with
 
 paid_out_transactions as (
@@ -17,7 +29,7 @@ paid_out_transactions as (
         created_date,
         available_on_date
 
-    from {{ ref('stg_payments__balance_transactions') }}
+    from {{ ref('stg_payments__balance_transactions').render() }}
 
     where
         transaction_status = 'succeeded'
@@ -25,23 +37,48 @@ paid_out_transactions as (
 
 ),
 
+payouts_of_the_batch as (
+
+    -- Scopes read the model itself, not its import CTE (see `in_batch`).
+    select distinct payout_id
+
+    from {{ ref('stg_payments__balance_transactions').render() }}
+
+    where
+        transaction_status = 'succeeded'
+        and payout_id is not null
+        and {{ in_batch('created_date') }}
+
+),
+
 aggregated as (
 
     select
-        payout_id,
-        min(currency_code) as currency_code,
-        sum(amount_minor) as gross_minor,
-        sum(fee_minor) as fee_minor,
-        sum(net_minor) as net_minor,
+        paid_out_transactions.payout_id,
+        min(paid_out_transactions.currency_code) as currency_code,
+        sum(paid_out_transactions.amount_minor) as gross_minor,
+        sum(paid_out_transactions.fee_minor) as fee_minor,
+        sum(paid_out_transactions.net_minor) as net_minor,
         count(*) as count_transactions,
-        count(distinct currency_code) as count_currencies,
-        min(created_date) as payout_date,
-        max(available_on_date) as available_on_date
+        count(distinct paid_out_transactions.currency_code) as count_currencies,
+        min(paid_out_transactions.created_date) as payout_date,
+        max(paid_out_transactions.available_on_date) as available_on_date
 
     from paid_out_transactions
 
+    inner join payouts_of_the_batch
+        on paid_out_transactions.payout_id = payouts_of_the_batch.payout_id
+
     group by 1
+
+),
+
+batch_payouts as (
+
+    select * from aggregated
+
+    where {{ in_batch('payout_date') }}
 
 )
 
-select * from aggregated
+select * from batch_payouts

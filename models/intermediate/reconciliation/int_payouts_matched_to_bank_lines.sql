@@ -10,7 +10,21 @@
     - not booked and due after the last delivered statement: pending, not a break;
     - a payout line whose payout the processor does not report, or a second line for the same
       payout: unmatched_bank_line, dated by its booking date.
+
+    Built by month (see `in_batch`): a month's batch pairs the payouts dated in it, and those
+    that a line booked in it names, with every line that names them.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='microbatch',
+    event_time='business_date',
+    partition_by=['business_date'],
+    begin=history_begin(),
+    batch_size='month',
+    lookback=1,
+    on_schema_change='fail',
+) }}
+
 with
 
 payouts as (
@@ -21,7 +35,7 @@ payouts as (
         net_minor,
         payout_date
 
-    from {{ ref('int_payouts_aggregated_from_transactions') }}
+    from {{ ref('int_payouts_aggregated_from_transactions').render() }}
 
 ),
 
@@ -59,36 +73,71 @@ delivery_dates as (
 
 ),
 
+payouts_of_the_batch as (
+
+    -- Scopes read the models themselves, not their import CTEs (see `in_batch`).
+    select payout_id
+
+    from {{ ref('int_payouts_aggregated_from_transactions').render() }}
+
+    where {{ in_batch('payout_date') }}
+
+    union
+
+    select payout_id
+
+    from {{ ref('int_payout_ids_parsed_from_bank_lines') }}
+
+    where
+        payout_id is not null
+        and {{ in_batch('booking_date') }}
+
+),
+
+batch_payouts as (
+
+    select payouts.*
+
+    from payouts
+
+    inner join payouts_of_the_batch
+        on payouts.payout_id = payouts_of_the_batch.payout_id
+
+),
+
 payout_lines_ranked as (
 
     select
-        bank_line_id,
-        payout_id,
-        currency_code,
-        amount_minor,
-        booking_date,
+        payout_lines.bank_line_id,
+        payout_lines.payout_id,
+        payout_lines.currency_code,
+        payout_lines.amount_minor,
+        payout_lines.booking_date,
         row_number() over (
-            partition by payout_id
-            order by booking_date, bank_line_id
+            partition by payout_lines.payout_id
+            order by payout_lines.booking_date, payout_lines.bank_line_id
         ) as line_rank
 
     from payout_lines
+
+    inner join payouts_of_the_batch
+        on payout_lines.payout_id = payouts_of_the_batch.payout_id
 
 ),
 
 payouts_joined_to_due_dates as (
 
     select
-        payouts.payout_id,
-        payouts.currency_code,
-        payouts.net_minor,
-        payouts.payout_date,
+        batch_payouts.payout_id,
+        batch_payouts.currency_code,
+        batch_payouts.net_minor,
+        batch_payouts.payout_date,
         due_days.calendar_date as due_date
 
-    from payouts
+    from batch_payouts
 
     left join calendar_days as payout_days
-        on payouts.payout_date = payout_days.calendar_date
+        on batch_payouts.payout_date = payout_days.calendar_date
 
     left join calendar_days as due_days
         on
@@ -186,6 +235,8 @@ breaks_classified as (
         coalesce(payout_date, booking_date) as business_date
 
     from settlements_classified
+
+    where {{ in_batch('coalesce(payout_date, booking_date)') }}
 
 )
 

@@ -2,8 +2,20 @@
     Pairs every succeeded refund with the order it names. The shop refunds whole orders, so a
     refund must take back exactly the order total, in the order's currency, once: a refund
     for an unknown order, for another amount or currency, or a second refund of the same
-    order is a refund_mismatch.
+    order is a refund_mismatch. Built by month (see `in_batch`): a month's batch ranks every
+    refund of the orders refunded in it.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='microbatch',
+    event_time='business_date',
+    partition_by=['business_date'],
+    begin=history_begin(),
+    batch_size='month',
+    lookback=1,
+    on_schema_change='fail',
+) }}
+
 with
 
 orders as (
@@ -13,7 +25,7 @@ orders as (
         currency_code,
         total_minor
 
-    from {{ ref('stg_shop__orders') }}
+    from {{ ref('stg_shop__orders').render() }}
 
 ),
 
@@ -27,7 +39,7 @@ refunds as (
         created_date,
         created_at
 
-    from {{ ref('stg_payments__balance_transactions') }}
+    from {{ ref('stg_payments__balance_transactions').render() }}
 
     where
         transaction_type = 'refund'
@@ -35,20 +47,37 @@ refunds as (
 
 ),
 
+orders_refunded_in_the_batch as (
+
+    -- Scopes read the model itself, not its import CTE (see `in_batch`).
+    select distinct {{ nullable_key('order_id') }} as order_key
+
+    from {{ ref('stg_payments__balance_transactions').render() }}
+
+    where
+        transaction_type = 'refund'
+        and transaction_status = 'succeeded'
+        and {{ in_batch('created_date') }}
+
+),
+
 refunds_ranked_per_order as (
 
     select
-        transaction_id,
-        order_id,
-        currency_code,
-        amount_minor,
-        created_date,
+        refunds.transaction_id,
+        refunds.order_id,
+        refunds.currency_code,
+        refunds.amount_minor,
+        refunds.created_date,
         row_number() over (
-            partition by order_id
-            order by created_at, transaction_id
+            partition by refunds.order_id
+            order by refunds.created_at, refunds.transaction_id
         ) as refund_rank
 
     from refunds
+
+    inner join orders_refunded_in_the_batch
+        on {{ nullable_key('refunds.order_id') }} = orders_refunded_in_the_batch.order_key
 
 ),
 
@@ -70,6 +99,8 @@ refunds_joined_to_orders as (
 
     left join orders
         on refunds_ranked_per_order.order_id = orders.order_id
+
+    where {{ in_batch('refunds_ranked_per_order.created_date') }}
 
 ),
 

@@ -2,7 +2,19 @@
     One row per day, total and currency: what each source says moved that day, in minor units
     of the original currency. The daily close converts these to EUR and sets them side by
     side; keeping them long here means every total is converted by the same code.
+    Built by month (see `in_batch`): a month's batch sums the records dated in it.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='microbatch',
+    event_time='business_date',
+    partition_by=['business_date'],
+    begin=history_begin(),
+    batch_size='month',
+    lookback=1,
+    on_schema_change='fail',
+) }}
+
 with
 
 orders as (
@@ -12,9 +24,11 @@ orders as (
         total_minor,
         ordered_date
 
-    from {{ ref('stg_shop__orders') }}
+    from {{ ref('stg_shop__orders').render() }}
 
-    where order_status in ('paid', 'shipped', 'refunded')
+    where
+        order_status in ('paid', 'shipped', 'refunded')
+        and {{ in_batch('ordered_date') }}
 
 ),
 
@@ -26,9 +40,11 @@ balance_transactions as (
         amount_minor,
         created_date
 
-    from {{ ref('stg_payments__balance_transactions') }}
+    from {{ ref('stg_payments__balance_transactions').render() }}
 
-    where transaction_status = 'succeeded'
+    where
+        transaction_status = 'succeeded'
+        and {{ in_batch('created_date') }}
 
 ),
 
@@ -39,7 +55,9 @@ payouts as (
         net_minor,
         available_on_date
 
-    from {{ ref('int_payouts_aggregated_from_transactions') }}
+    from {{ ref('int_payouts_aggregated_from_transactions').render() }}
+
+    where {{ in_batch('available_on_date') }}
 
 ),
 
@@ -53,6 +71,8 @@ bank_lines as (
 
     from {{ ref('int_payout_ids_parsed_from_bank_lines') }}
 
+    where {{ in_batch('booking_date') }}
+
 ),
 
 journal_lines as (
@@ -64,7 +84,9 @@ journal_lines as (
         credit_minor,
         posted_date
 
-    from {{ ref('stg_ledger__journal_lines') }}
+    from {{ ref('stg_ledger__journal_lines').render() }}
+
+    where {{ in_batch('posted_date') }}
 
 ),
 
