@@ -8,11 +8,17 @@
     CTE: DuckDB materializes a CTE that two others read, which for a five-year staging table
     costs more than the batch itself.
 
+    A build rebuilds the months of its window (the business days its new loads touch, see
+    runner/windows.py) and the month before (`lookback=1`). A row depends on records dated
+    at or after it, and within days: a charge on its order's day, a payout's bank line one to
+    three business days later, a posting on the day of what it posts. So every row whose
+    inputs changed is rebuilt.
+    LIMITATION: a record that arrives more than a month after the row it completes (a
+    charge created a month after its order, a bank statement withheld for over a month)
+    is matched only by a build over that row's month (`--start/--end`) or a full refresh.
 
-    - `in_batch(column)`: the date `column` falls in the batch's month (true outside a batch:
-      a unit test, or a model built whole);
-    - `in_batch_keys(column, keys_sql)`: `column` is one of the keys `keys_sql` selects, the
-      keys that rows of the batch's month touch (true outside a batch).
+    `in_batch(column)`: the date `column` falls in the batch's month; true outside a batch (a
+    unit test).
 #}
 {% macro in_batch(column) -%}
     {%- set batch = model.get('batch') -%}
@@ -21,15 +27,6 @@
             {{ column }} >= cast('{{ batch.event_time_start.date().isoformat() }}' as date)
             and {{ column }} < cast('{{ batch.event_time_end.date().isoformat() }}' as date)
         )
-    {%- else -%}
-        true
-    {%- endif -%}
-{%- endmacro %}
-
-
-{% macro in_batch_keys(column, keys_sql) -%}
-    {%- if model.get('batch') -%}
-        {{ column }} in ({{ keys_sql }})
     {%- else -%}
         true
     {%- endif -%}
