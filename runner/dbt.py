@@ -36,6 +36,8 @@ _EVENT_LEVELS = {
 # The dbt vars carrying a backfill window, for models that filter by business date themselves.
 WINDOW_START_VAR = "backfill_start_date"
 WINDOW_END_VAR = "backfill_end_date"
+# The dbt var telling data tests to read only the window's days.
+TESTED_WINDOW_VAR = "tested_window"
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -71,7 +73,7 @@ class DbtProject:
         self._manifest: Any = None  # dbt's Manifest; Any because dbt ships no type stubs.
         self._total_nodes = 0
         self._finished_nodes = 0
-        self._vars: dict[str, str] = {}
+        self._vars: dict[str, str | bool] = {}
 
     @property
     def manifest_loaded(self) -> bool:
@@ -91,6 +93,7 @@ class DbtProject:
         history_begin: dt.date | None = None,
         *,
         unit_tests: bool = True,
+        test_window_only: bool = False,
     ) -> DbtInvocation:
         """`dbt build` with the run's --select and --full-refresh.
 
@@ -101,6 +104,9 @@ class DbtProject:
                 facts starts (the var `history_begin`); it is fixed when the project is parsed.
             unit_tests: run dbt's unit tests too. They test the models' logic on fixed inputs,
                 not the day's data: a scheduled run leaves them to CI and `run.py build`.
+            test_window_only: data tests read only the window's business days, in the models
+                that name their date column (the var `tested_window`, see
+                macros/tests/tested_window.sql); the days before were tested when they loaded.
         """
         if history_begin is not None and not self.manifest_loaded:
             self._vars["history_begin"] = history_begin.isoformat()
@@ -114,6 +120,7 @@ class DbtProject:
         if window is not None:
             args += window_arguments(window)
             self._vars.update(window_vars(window))
+        self._vars[TESTED_WINDOW_VAR] = test_window_only and window is not None
         return self._invoke(args)
 
     def docs_generate(self) -> DbtInvocation:

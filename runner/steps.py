@@ -69,7 +69,8 @@ class RunSteps:
     Attributes:
         scheduled: a run of the whole job or a watch batch, which checks the data rather than
             the code: its build leaves out dbt's unit tests (`run.py build` and CI run them),
-            and it generates the docs only when they would change.
+            its data tests read the days it loaded, and it generates the docs only when they
+            would change.
         unexpected: the first exception that was not one of the project's own errors (a bug),
             kept so the run can exit with code 1 and show its traceback under --debug.
     """
@@ -268,7 +269,12 @@ class RunSteps:
             if window is not None:
                 logger.info("build window from new loads start=%s end=%s", window.start, window.end)
         invocation = self._record(
-            self.dbt.build(window, history_begin=history.first_date, unit_tests=not self.scheduled)
+            self.dbt.build(
+                window,
+                history_begin=history.first_date,
+                unit_tests=not self.scheduled,
+                test_window_only=self.scheduled and not self.settings.full_refresh,
+            )
         )
         if invocation.has_errors:
             raise DbtFailedError("build", self._describe_errors(invocation))

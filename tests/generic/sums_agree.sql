@@ -3,7 +3,8 @@
     in `compare_model`, for instance a daily aggregate against the fact it aggregates. Each
     side may be narrowed with a filter (`where`, `compare_where`). Returns one row with both
     sums when they disagree. A side with no rows sums to zero: an empty fact agrees with an
-    aggregate of zeros.
+    aggregate of zeros. In a scheduled build both sides read the tested window's days (see
+    `tested_window_relation`).
 #}
 {% test sums_agree(model, column_name, compare_model, compare_column, where=none,
     compare_where=none) %}
@@ -24,7 +25,7 @@
 
         select coalesce(sum({{ compare_column }}), 0) as compare_total
 
-        from {{ compare_model }}
+        from {{ tally.tested_window_relation(compare_model) }}
 
         {% if compare_where %}where {{ compare_where }}{% endif %}
 

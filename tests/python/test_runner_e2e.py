@@ -160,15 +160,14 @@ def test_the_warehouse_is_released_after_the_run(workspace: Workspace) -> None:
     subprocess.run([sys.executable, "-c", probe, str(workspace.warehouse)], check=True)
 
 
-def _microbatch_model(workspace: Workspace) -> tuple[str, str, str]:
-    """(relation, event_time column, name) of a microbatch model of the project."""
+def _microbatch_model(workspace: Workspace, name: str = "fct_orders") -> tuple[str, str, str]:
+    """(relation, event_time column, name) of a microbatch model: the order fact, whose rows
+    span every day of the demo."""
     manifest = json.loads((workspace.root / "target" / "manifest.json").read_text())
-    for node in manifest["nodes"].values():
-        config = node["config"]
-        if node["resource_type"] == "model" and config.get("incremental_strategy") == "microbatch":
-            relation = f'"{node["schema"]}"."{node["alias"]}"'
-            return relation, config["event_time"], node["name"]
-    raise AssertionError("the project has no microbatch model to backfill")
+    node = manifest["nodes"][f"model.tally.{name}"]
+    config = node["config"]
+    assert config.get("incremental_strategy") == "microbatch", f"{name} is not a microbatch model"
+    return f'"{node["schema"]}"."{node["alias"]}"', config["event_time"], name
 
 
 def test_backfill_rebuilds_the_window_and_leaves_other_batches_alone(
