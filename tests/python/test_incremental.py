@@ -24,6 +24,7 @@ MARTS = (
     "finance.fct_reconciliation_breaks",
     "finance.fct_daily_close",
     "quarantine.quarantine_rows",
+    "ml.fct_daily_category_features",
 )
 # Nightly runs end in an audit failure on the demo (its planted breaks), not in an error.
 BUILT = {EXIT_OK, EXIT_AUDIT_FAILED}

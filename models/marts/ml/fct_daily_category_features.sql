@@ -84,7 +84,6 @@ sales_per_file_version_day as (
         _dlt_load_id,
         event_date,
         category,
-        known_until_at,
         sum(case
             when transaction_type = 'charge' then amount_eur_minor
             else 0
@@ -99,7 +98,7 @@ sales_per_file_version_day as (
 
     from sales_events
 
-    group by source_file, _dlt_load_id, event_date, category, known_until_at
+    group by source_file, _dlt_load_id, event_date, category
 
 ),
 
@@ -246,15 +245,20 @@ latest_sales as (
     -- The label is what is known now: late data may change it; features never change.
 
     select
-        event_date,
-        category,
-        sum(sales_eur_minor) as sales_eur_minor
+        sales_per_file_version_day.event_date,
+        sales_per_file_version_day.category,
+        sum(sales_per_file_version_day.sales_eur_minor) as sales_eur_minor
 
     from sales_per_file_version_day
 
-    where known_until_at is null
+    inner join file_versions
+        on
+            sales_per_file_version_day.source_file = file_versions.source_file
+            and sales_per_file_version_day._dlt_load_id = file_versions._dlt_load_id
 
-    group by event_date, category
+    where file_versions.known_until_at is null
+
+    group by sales_per_file_version_day.event_date, sales_per_file_version_day.category
 
 ),
 

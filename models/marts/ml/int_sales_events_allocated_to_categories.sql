@@ -7,9 +7,18 @@
     a raw row that staging quarantines for another column (a bad fee, say) still counts.
     A staging view of every file version (stg_payments__balance_transaction_versions) would
     let both read one set of rules.
-    LIMITATION: lines, categories and order totals are read as the shop holds them now; a
-    product moved to another category moves its history with it.
+    Incremental: a file version never changes once landed, so a build allocates only the
+    versions that landed since the last one (`known_from_at`), and only their orders' lines.
+    LIMITATION: lines, categories and order totals are read as the shop held them when the
+    version was first allocated; a product moved to another category later keeps its history
+    in the old one until a full refresh, which allocates every version as the shop is then.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+) }}
+
 with
 
 transactions as (
@@ -32,7 +41,16 @@ transactions as (
 
 file_versions as (
 
-    select * from {{ ref('int_payment_file_versions_dated') }}
+    select
+        source_file,
+        known_from_at,
+        _dlt_load_id
+
+    from {{ ref('int_payment_file_versions_dated') }}
+
+    {% if is_incremental() -%}
+        where known_from_at > (select max(known_from_at) from {{ this }})
+    {%- endif %}
 
 ),
 
@@ -62,7 +80,6 @@ sales_events as (
     select
         file_versions.source_file,
         file_versions.known_from_at,
-        file_versions.known_until_at,
         transactions.transaction_id,
         transactions.order_id,
         transactions.transaction_type,
@@ -101,16 +118,33 @@ sales_events as (
 
 ),
 
+{% if is_incremental() -%}
+orders_of_the_new_versions as (
+
+    -- A few days of events: only their orders' lines are summed, not every order's.
+    select distinct order_id
+
+    from sales_events
+
+),
+
+{% endif -%}
 order_categories as (
 
     select
-        order_id,
-        coalesce(category, 'unknown') as category,
-        cast(sum(line_total_eur_minor) as {{ dbt.type_bigint() }}) as category_eur_minor
+        order_lines.order_id,
+        coalesce(order_lines.category, 'unknown') as category,
+        cast(sum(order_lines.line_total_eur_minor) as {{ dbt.type_bigint() }})
+            as category_eur_minor
 
     from order_lines
 
-    group by order_id, coalesce(category, 'unknown')
+    {% if is_incremental() -%}
+        inner join orders_of_the_new_versions
+            on order_lines.order_id = orders_of_the_new_versions.order_id
+    {%- endif %}
+
+    group by order_lines.order_id, coalesce(order_lines.category, 'unknown')
 
 ),
 
@@ -134,7 +168,6 @@ events_allocated as (
         end as amount_eur_minor,
         sales_events.event_date,
         sales_events.known_from_at,
-        sales_events.known_until_at,
         sales_events._dlt_load_id
 
     from sales_events
