@@ -22,9 +22,18 @@ file_versions as (
 
 ),
 
-sales_events as (
+sales_per_file_version_day as (
 
-    select * from {{ ref('int_sales_events_allocated_to_categories') }}
+    select
+        source_file,
+        category,
+        sales_eur_minor,
+        count_orders,
+        refunds_eur_minor,
+        event_date,
+        _dlt_load_id
+
+    from {{ ref('int_sales_summed_per_file_version_day') }}
 
 ),
 
@@ -70,35 +79,6 @@ feature_cutoffs as (
     where delivery_date is not null
 
     group by cast({{ dbt.dateadd('day', 1, 'delivery_date') }} as date)
-
-),
-
-sales_per_file_version_day as (
-
-    -- Every feature row reads 29 past days: summed per file version, day and category first,
-    -- the join that picks the version known at each cutoff reads thousands of rows, not every
-    -- event 29 times. Within one file an order is charged once (the allocation keeps its
-    -- first charge), so counting orders per file adds up across the parts of a day.
-    select
-        source_file,
-        _dlt_load_id,
-        event_date,
-        category,
-        sum(case
-            when transaction_type = 'charge' then amount_eur_minor
-            else 0
-        end) as sales_eur_minor,
-        count(distinct case
-            when transaction_type = 'charge' then order_id
-        end) as count_orders,
-        sum(case
-            when transaction_type = 'refund' then amount_eur_minor
-            else 0
-        end) as refunds_eur_minor
-
-    from sales_events
-
-    group by source_file, _dlt_load_id, event_date, category
 
 ),
 
