@@ -2,8 +2,8 @@
     A scheduled build (the nightly job, a watch batch) tests the business days it loaded, not
     five years: the runner sets the var `tested_window` with the build's window
     (`backfill_start_date`, `backfill_end_date`), and a generic test of a model that names
-    its business-date column (`meta.window_column`) reads only the rows of those days. The
-    days before were tested by the builds that loaded them. Any other build (`run.py build`,
+    its business-date column (`meta.window_column`, a date or a timestamp) reads only the
+    rows of those days. The days before were tested by the builds that loaded them. Any other build (`run.py build`,
     a full refresh, `dbt build`, CI) tests every row.
 
     `get_where_subquery` is dbt's hook for a test's `where`, extended here; `sums_agree`
@@ -57,9 +57,10 @@
             and node.schema | lower == relation.schema | lower -%}
             {%- set column = (node.config.meta or {}).get('window_column') -%}
             {%- if column -%}
+                {%- set day = 'cast(' ~ column ~ ' as date)' -%}
                 {{ return(
-                    column ~ " >= cast('" ~ start ~ "' as date) and "
-                    ~ column ~ " <= cast('" ~ end ~ "' as date)"
+                    day ~ " >= cast('" ~ start ~ "' as date) and "
+                    ~ day ~ " <= cast('" ~ end ~ "' as date)"
                 ) }}
             {%- endif -%}
         {%- endif -%}

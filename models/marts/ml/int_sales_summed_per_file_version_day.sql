@@ -39,6 +39,9 @@ summed as (
     select
         source_file,
         category,
+        event_date,
+        known_from_at,
+        _dlt_load_id,
         sum(case
             when transaction_type = 'charge' then amount_eur_minor
             else 0
@@ -49,10 +52,7 @@ summed as (
         sum(case
             when transaction_type = 'refund' then amount_eur_minor
             else 0
-        end) as refunds_eur_minor,
-        event_date,
-        known_from_at,
-        _dlt_load_id
+        end) as refunds_eur_minor
 
     from sales_events
 
