@@ -64,18 +64,15 @@ orders as (
 
 refunds as (
 
+    -- Every succeeded refund, ranked per order in time order by the refund matching.
     select
         transaction_id,
         order_id,
-        currency_code,
-        amount_minor,
-        created_at
+        refund_currency_code,
+        refund_amount_minor,
+        refund_rank
 
-    from {{ ref('stg_payments__balance_transactions').render() }}
-
-    where
-        transaction_type = 'refund'
-        and transaction_status = 'succeeded'
+    from {{ ref('int_refunds_matched_to_orders').render() }}
 
 ),
 
@@ -227,13 +224,10 @@ refunds_ranked_per_order as (
     select
         refunds.transaction_id,
         refunds.order_id,
-        refunds.currency_code,
+        refunds.refund_currency_code as currency_code,
         -- The processor signs refunds negative; the ledger debits their absolute value.
-        -refunds.amount_minor as refunded_minor,
-        row_number() over (
-            partition by refunds.order_id
-            order by refunds.created_at, refunds.transaction_id
-        ) as refund_rank
+        -refunds.refund_amount_minor as refunded_minor,
+        refunds.refund_rank
 
     from refunds
 
