@@ -44,6 +44,10 @@ class Window:
         """The day after `end`: dbt's `--event-time-end` is an exclusive bound."""
         return self.end + dt.timedelta(days=1)
 
+    def reaching_back(self, days: int) -> Window:
+        """The same window, starting `days` earlier."""
+        return Window(self.start - dt.timedelta(days=days), self.end)
+
 
 @dataclass(frozen=True)
 class Settings:

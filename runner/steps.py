@@ -39,6 +39,7 @@ from runner.results import (
 )
 from runner.settings import Settings
 from runner.usage import UsageMeter
+from runner.windows import MATCHING_LAG_DAYS
 
 logger = logging.getLogger(__name__)
 
@@ -264,10 +265,10 @@ class RunSteps:
             window = history.whole
             if window is not None:
                 logger.info("build window of all raw start=%s end=%s", window.start, window.end)
-        elif window is None:
-            window = history.pending
-            if window is not None:
-                logger.info("build window from new loads start=%s end=%s", window.start, window.end)
+        elif window is None and history.pending is not None:
+            # The new loads' days, and the days whose records they may complete.
+            window = history.pending.reaching_back(MATCHING_LAG_DAYS)
+            logger.info("build window from new loads start=%s end=%s", window.start, window.end)
         invocation = self._record(
             self.dbt.build(
                 window,

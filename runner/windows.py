@@ -21,6 +21,12 @@ from runner.settings import Window
 logger = logging.getLogger(__name__)
 
 FILE_SYSTEMS = ("payments", "bank", "ledger", "fx")
+# The longest a record waits for the one it is matched with, in calendar days: a payout's bank
+# line comes up to `payout_settlement_business_days` (3) business days after the payout, seven
+# calendar days over the holidays of the business calendar. A nightly's window reaches back
+# this far, so a payout that a new bank line settles is matched again
+# (tests/python/test_runner_settings.py ties the figure to the var and the calendar).
+MATCHING_LAG_DAYS = 7
 DATE_IN_PATH = r"(\d{4}-\d{2}-\d{2})"
 # The UTC day of an order, as staging reads it: a timestamp without an offset is UTC, one with
 # an offset may fall on the day before or after the date it is written with.

@@ -8,14 +8,15 @@
     CTE: DuckDB materializes a CTE that two others read, which for a five-year staging table
     costs more than the batch itself.
 
-    A build rebuilds the months of its window (the business days its new loads touch, see
-    runner/windows.py) and the month before (`lookback=1`). A row depends on records dated
-    at or after it, and within days: a charge on its order's day, a payout's bank line one to
-    three business days later, a posting on the day of what it posts. So every row whose
-    inputs changed is rebuilt.
-    LIMITATION: a record that arrives more than a month after the row it completes (a
-    charge created a month after its order, a bank statement withheld for over a month)
-    is matched only by a build over that row's month (`--start/--end`) or a full refresh.
+    The runner's build rebuilds the months of its window: the business days its new loads
+    touch, changed orders' days included, and the week before them (see runner/windows.py,
+    `MATCHING_LAG_DAYS`). A row depends on records dated at or after it: a charge on its
+    order's day, a payout's bank line up to three business days later, a refund or a posting
+    after what it refunds or posts. So every row whose inputs changed is rebuilt.
+    LIMITATION: a record that completes a row more than a week older than itself (a charge
+    created a month after its order) rebuilds that row only when the row's month is in a
+    window too (`--start/--end`, a full refresh). `dbt build` without the runner's window
+    rebuilds the current and the previous month (`lookback`).
 
     `in_batch(column)`: the date `column` falls in the batch's month; true outside a batch (a
     unit test).

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 
 import pytest
+import yaml
 
 from runner.cli import main
 from runner.errors import UsageError
 from runner.results import EXIT_USAGE
 from runner.settings import parse_window, resolve_settings, validate_selector
+from runner.windows import MATCHING_LAG_DAYS
 
 
 @pytest.mark.parametrize(
@@ -114,3 +117,24 @@ def test_help_lists_commands_exit_codes_and_variables(capsys: pytest.CaptureFixt
     for expected in ("demo", "ingest", "build", "docs", "status", "TALLY_ALERT_WEBHOOK"):
         assert expected in text
     assert "4  an audit rule failed" in text
+
+
+def test_a_nightly_window_reaches_back_past_the_longest_settlement() -> None:
+    """A payout is due `payout_settlement_business_days` business days after its date; the
+    window of a nightly must reach back over that many business days from any day of the
+    business calendar, weekends and holidays included."""
+    project = Path(__file__).resolve().parents[2]
+    settlement_days = yaml.safe_load((project / "dbt_project.yml").read_text())["vars"][
+        "payout_settlement_business_days"
+    ]
+    with (project / "seeds" / "business_calendar.csv").open(newline="") as calendar:
+        business_days = [
+            dt.date.fromisoformat(row["calendar_date"])
+            for row in csv.DictReader(calendar)
+            if row["is_business_day"] == "true"
+        ]
+    longest = max(
+        (later - earlier).days
+        for earlier, later in zip(business_days, business_days[settlement_days:], strict=False)
+    )
+    assert longest <= MATCHING_LAG_DAYS, (longest, MATCHING_LAG_DAYS)

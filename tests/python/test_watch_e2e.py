@@ -121,8 +121,9 @@ def test_watch_over_parts_equals_the_nightly_batch(tmp_path: Path) -> None:
         ).fetchall()
     assert sorted(name for name, _ in fresh) == sorted(late), "the late parts reached the marts"
     assert all(seconds > 0 for _, seconds in fresh)
-    build_window = "build window from new loads start=2025-10-01 end=2025-10-01"
-    assert build_window in log, "the late batch rebuilds only the day its parts belong to"
+    # The day its parts belong to, and the week before it, whose payouts they may settle.
+    build_window = "build window from new loads start=2025-09-24 end=2025-10-01"
+    assert build_window in log, "the late batch rebuilds only the days its parts reach"
 
     nightly, nightly_warehouse = tmp_path / "nightly" / "landing", tmp_path / "nightly" / "wh.db"
     nightly.mkdir(parents=True)

@@ -225,9 +225,9 @@ refunds_ranked_per_order as (
         refunds.transaction_id,
         refunds.order_id,
         refunds.refund_currency_code as currency_code,
+        refunds.refund_rank,
         -- The processor signs refunds negative; the ledger debits their absolute value.
-        -refunds.refund_amount_minor as refunded_minor,
-        refunds.refund_rank
+        -refunds.refund_amount_minor as refunded_minor
 
     from refunds
 

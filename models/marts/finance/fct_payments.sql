@@ -1,10 +1,11 @@
 {#
     Incremental by the transaction's time, one month per batch, so a full refresh costs one
     batch per month of history. A processor file is immutable once complete, but may be
-    re-sent (its new load supersedes the old in staging): each nightly run rebuilds the
-    current and the previous month.
-    LIMITATION: a file re-sent more than a month after its day changes this fact only after a
-    run over its month (`--event-time-start/--event-time-end`) or a full refresh.
+    re-sent (its new load supersedes the old in staging): the runner rebuilds the months of
+    the days its new loads touch, re-sent files included.
+    LIMITATION: `dbt build` without the runner's window rebuilds the current and the previous
+    month (`lookback`); a file re-sent later changes this fact only after a run over its month
+    (`--event-time-start/--event-time-end`, which the runner passes) or a full refresh.
 #}
 {{ config(
     materialized='incremental',

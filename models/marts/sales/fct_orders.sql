@@ -1,10 +1,11 @@
 {#
     Incremental by order time, one month per batch: a full refresh from `begin` costs one
-    batch per month of history (about 40 ms each) rather than one per day, and each nightly
-    run rebuilds the current and the previous month, where orders still change status.
-    LIMITATION: an order that changes more than a month after it was placed keeps its old
-    state here until a run over its month (`--event-time-start/--event-time-end`) or a full
-    refresh; the shop's contract does not bound how late an order may change.
+    batch per month of history (about 40 ms each) rather than one per day. The runner
+    rebuilds the months of the days its new loads touch, the order days of changed orders
+    included, however late an order changes.
+    LIMITATION: `dbt build` without the runner's window rebuilds the current and the previous
+    month (`lookback`); an order that changes later keeps its old state here until a run over
+    its month (`--event-time-start/--event-time-end`) or a full refresh.
 #}
 {{ config(
     materialized='incremental',
