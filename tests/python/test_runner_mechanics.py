@@ -65,7 +65,12 @@ class _StubDbt:
         self.manifest_loaded = False
 
     def build(
-        self, window: object = None, history_begin: object = None, *, unit_tests: bool = True
+        self,
+        window: object = None,
+        history_begin: object = None,
+        *,
+        unit_tests: bool = True,
+        test_window_only: bool = False,
     ) -> DbtInvocation:
         self.calls.append("build" if unit_tests else "build without unit tests")
         return DbtInvocation("build", "inv-1", self.build_nodes)
