@@ -11,7 +11,7 @@ zone that the script extends one day at a time, each in its own work folder unde
            new days on thirty days of history of the same daily volume, in turns.
 Both also report (e): the nightly run against `python -c "import dlt, duckdb, dbt.cli.main"`.
 
-    python bench/nightly.py peak --work /tmp/bench/peak
+    python bench/nightly.py peak --work /tmp/bench/peak --orders-per-day 10000
     python bench/nightly.py history --work /tmp/bench/history \\
         --long-history /tmp/bench/five/landing --orders-per-day 3300
 """
@@ -149,23 +149,24 @@ def _report_slowest(nightly: Nightly) -> None:
         report(f"  slowest in {nightly.label}", f"{seconds:6.2f} s {unique_id}")
 
 
-def peak(work: Path, memory_limit: str) -> None:
+def peak(work: Path, memory_limit: str, orders_per_day: int | None) -> None:
     """(c): an ordinary Friday's nightly run against Black Friday's."""
     profile = scale_profile("peak-day")
+    volume = orders_per_day or profile.orders_per_day
     scenario = Scenario(work, memory_limit)
     black_friday = profile.end
     normal_friday = black_friday - timedelta(days=7)
     history_days = (normal_friday - profile.start).days
-    scenario.generate(history_days, profile.orders_per_day, start=profile.start)
+    scenario.generate(history_days, volume, start=profile.start)
     scenario.nightly("history load (not compared)")
     import_seconds = cold_import_seconds()
     idle = scenario.nightly("idle nightly (no new file)")
-    scenario.generate(1, profile.orders_per_day)
+    scenario.generate(1, volume)
     normal = scenario.nightly(f"nightly {normal_friday} (ordinary Friday)")
-    scenario.generate(6, profile.orders_per_day)
+    scenario.generate(6, volume)
     scenario.nightly("catch-up nightly (not compared)")
     idle_before_peak = scenario.nightly("idle nightly (no new file)")
-    scenario.generate(1, profile.orders_per_day)
+    scenario.generate(1, volume)
     peak_run = scenario.nightly(f"nightly {black_friday} (Black Friday)")
 
     fixed = min(idle.run.seconds, idle_before_peak.run.seconds)
@@ -249,16 +250,21 @@ def main() -> int:
     parser.add_argument("--work", type=Path, required=True, help="a scratch folder, emptied")
     parser.add_argument("--long-history", type=Path, help="history: a generated landing zone")
     parser.add_argument("--rounds", type=int, default=2, help="history: new days to compare")
-    parser.add_argument("--orders-per-day", type=int, default=1000, help="history: its volume")
+    parser.add_argument(
+        "--orders-per-day",
+        type=int,
+        help="history: its volume (default 1000); peak: an ordinary day's (default the profile's)",
+    )
     parser.add_argument("--memory-limit", default="1536MB", help="TALLY_MEMORY_LIMIT")
     args = parser.parse_args()
     report("machine", machine())
     if args.scenario == "peak":
-        peak(args.work, args.memory_limit)
+        peak(args.work, args.memory_limit, args.orders_per_day)
     else:
         if args.long_history is None:
             parser.error("history needs --long-history")
-        history(args.work, args.long_history, args.orders_per_day, args.memory_limit, args.rounds)
+        volume = args.orders_per_day or 1000
+        history(args.work, args.long_history, volume, args.memory_limit, args.rounds)
     report("machine after", machine())
     return 0
 
