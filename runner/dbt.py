@@ -38,6 +38,10 @@ WINDOW_START_VAR = "backfill_start_date"
 WINDOW_END_VAR = "backfill_end_date"
 # The dbt var telling data tests to read only the window's days.
 TESTED_WINDOW_VAR = "tested_window"
+# The dbt var sizing the event-time batches (macros/loads/history_begin.sql): a month, or a
+# year for windows longer than this many days.
+BATCH_SIZE_VAR = "event_time_batch_size"
+YEARLY_BATCHES_FROM_DAYS = 400
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -101,15 +105,19 @@ class DbtProject:
             window: the business days whose event-time batches to rebuild; without one, dbt
                 picks batches from the wall clock.
             history_begin: the first day of history, where a full build of the incremental
-                facts starts (the var `history_begin`); it is fixed when the project is parsed.
+                facts starts (the var `history_begin`); it is fixed when the project is parsed,
+                as is the size of the event-time batches, chosen from `window`.
             unit_tests: run dbt's unit tests too. They test the models' logic on fixed inputs,
                 not the day's data: a scheduled run leaves them to CI and `run.py build`.
             test_window_only: data tests read only the window's business days, in the models
                 that name their date column (the var `tested_window`, see
                 macros/tests/tested_window.sql); the days before were tested when they loaded.
         """
-        if history_begin is not None and not self.manifest_loaded:
-            self._vars["history_begin"] = history_begin.isoformat()
+        if not self.manifest_loaded:
+            # Both are configs, fixed when the project is parsed.
+            if history_begin is not None:
+                self._vars["history_begin"] = history_begin.isoformat()
+            self._vars[BATCH_SIZE_VAR] = event_time_batch_size(window)
         args = ["build"]
         if self._settings.select:
             args += ["--select", self._settings.select]
@@ -246,6 +254,15 @@ def window_arguments(window: Window) -> list[str]:
         "--event-time-start", window.start.isoformat(),
         "--event-time-end", window.end_exclusive.isoformat(),
     ]  # fmt: skip
+
+
+def event_time_batch_size(window: Window | None) -> str:
+    """`month`, or `year` for a window of years: each batch of the reconciliation models
+    reads all history for its rows' partners, so a five-year refresh runs six batches, not
+    sixty. Without a window dbt picks batches from the wall clock: months."""
+    if window is not None and (window.end - window.start).days >= YEARLY_BATCHES_FROM_DAYS:
+        return "year"
+    return "month"
 
 
 def window_vars(window: Window) -> dict[str, str]:

@@ -1,9 +1,11 @@
 {#
-    Scoping for the reconciliation models, which dbt builds in monthly event-time batches
-    (microbatch). A batch must return exactly the rows dated in its month: dbt replaces the
-    month's rows with what the batch returns. Matching still looks across months (a charge
-    for an order of the month before, every refund of an order), so these models read their
-    inputs whole (`ref(...).render()`, which dbt does not filter) and scope them themselves.
+    Scoping for the reconciliation models, which dbt builds in event-time batches
+    (microbatch): a month each on a nightly, a year each on a backfill of years (see
+    `event_time_batch_size`). A batch must return exactly the rows dated in its period: dbt
+    replaces the period's rows with what the batch returns. Matching still looks across
+    periods (a charge for an order of the month before, every refund of an order), so these
+    models read their inputs whole (`ref(...).render()`, which dbt does not filter) and scope
+    them themselves.
     A scope (the keys of the batch) reads its model straight rather than the model's import
     CTE: DuckDB materializes a CTE that two others read, which for a five-year staging table
     costs more than the batch itself.
@@ -18,7 +20,7 @@
     window too (`--start/--end`, a full refresh). `dbt build` without the runner's window
     rebuilds the current and the previous month (`lookback`).
 
-    `in_batch(column)`: the date `column` falls in the batch's month; true outside a batch (a
+    `in_batch(column)`: the date `column` falls in the batch's period; true outside a batch (a
     unit test).
 #}
 {% macro in_batch(column) -%}

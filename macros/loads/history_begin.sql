@@ -6,3 +6,20 @@
 {% macro history_begin() -%}
     {{ return(var('history_begin', '2020-01-01')) }}
 {%- endmacro %}
+
+
+{#
+    How much history one event-time batch of the incremental models covers: a month, so a
+    nightly rebuilds the months its window touches. A build whose window spans years (a
+    backfill, a full refresh) sets the var `event_time_batch_size` to `year`: every batch
+    looks across all history for the partners of its rows, so sixty monthly batches of a
+    five-year refresh would cost sixty times that look.
+#}
+{% macro event_time_batch_size() -%}
+    {{ return(var('event_time_batch_size', 'month')) }}
+{%- endmacro %}
+
+{# Spark's partitions of an incremental model; DuckDB's tables take none (dbt-duckdb warns). #}
+{% macro spark_partitions(columns) -%}
+    {{ return(columns if target.type == 'spark' else none) }}
+{%- endmacro %}

@@ -34,7 +34,9 @@
     ties, so a held version wins only with a newer `updated_at`, or a readable one where the
     new version's could not be read. Outside an incremental run, `false`.
 #}
-{% macro is_superseded_by_held_version(relation_name, key_column, updated_at_column='updated_at') -%}
+{% macro is_superseded_by_held_version(
+    relation_name, key_column, updated_at_column='updated_at'
+) -%}
     {%- if is_incremental() -%}
         exists (
             select 1

@@ -3,8 +3,8 @@
     five years: the runner sets the var `tested_window` with the build's window
     (`backfill_start_date`, `backfill_end_date`), and a generic test of a model that names
     its business-date column (`meta.window_column`, a date or a timestamp) reads only the
-    rows of those days. The days before were tested by the builds that loaded them. Any other build (`run.py build`,
-    a full refresh, `dbt build`, CI) tests every row.
+    rows of those days. The days before were tested by the builds that loaded them. Any other
+    build (`run.py build`, a full refresh, `dbt build`, CI) tests every row.
 
     `get_where_subquery` is dbt's hook for a test's `where`, extended here; `sums_agree`
     narrows the model it compares with to the same days.

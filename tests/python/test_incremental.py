@@ -3,6 +3,7 @@ full refresh of the same raw data, and a run with nothing new changes nothing.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,3 +77,36 @@ def test_nightly_runs_equal_a_full_refresh(workspace: Path) -> None:
 
     assert main(["build", "--full-refresh"]) in BUILT
     assert mart_fingerprints(warehouse) == incremental
+
+
+def test_a_month_rebuilt_alone_equals_the_month_built_in_a_year(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill of years runs yearly batches (each reads all history for its rows' partners);
+    a nightly or a backfill of days runs monthly ones. Both must give the same rows."""
+    for name, folder in (("LANDING", "landing"), ("LOG_DIR", "logs")):
+        monkeypatch.setenv(f"TALLY_{name}", str(tmp_path / folder))
+    monkeypatch.setenv("TALLY_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.delenv("TALLY_ALERT_WEBHOOK", raising=False)
+    monkeypatch.delenv("TALLY_METRICS_FILE", raising=False)
+    assert main(["demo", "--start", "2024-11-01", "--days", "430", "--orders-per-day", "3"]) == 0
+    assert main(["ingest"]) == EXIT_OK
+    assert main(["build", "--full-refresh"]) in BUILT
+    assert _batch_starts(tmp_path, "int_orders_matched_to_payments") == [
+        "2024-01-01",
+        "2025-01-01",
+        "2026-01-01",
+    ]
+    built_in_years = mart_fingerprints(tmp_path / "warehouse.duckdb")
+
+    assert main(["build", "--start", "2025-06-01", "--end", "2025-06-30"]) in BUILT
+    assert _batch_starts(tmp_path, "int_orders_matched_to_payments") == ["2025-06-01"]
+    assert mart_fingerprints(tmp_path / "warehouse.duckdb") == built_in_years
+
+
+def _batch_starts(root: Path, model: str) -> list[str]:
+    """The first days of the event-time batches the last build ran for `model`."""
+    document = json.loads((root / "target" / "run_results.json").read_text())
+    (result,) = [item for item in document["results"] if item["unique_id"].endswith(model)]
+    return sorted(start[:10] for start, _ in result["batch_results"]["successful"])

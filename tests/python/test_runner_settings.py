@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from runner.cli import main
+from runner.dbt import event_time_batch_size
 from runner.errors import UsageError
 from runner.results import EXIT_USAGE
-from runner.settings import parse_window, resolve_settings, validate_selector
+from runner.settings import Window, parse_window, resolve_settings, validate_selector
 from runner.windows import MATCHING_LAG_DAYS
 
 
@@ -138,3 +139,10 @@ def test_a_nightly_window_reaches_back_past_the_longest_settlement() -> None:
         for earlier, later in zip(business_days, business_days[settlement_days:], strict=False)
     )
     assert longest <= MATCHING_LAG_DAYS, (longest, MATCHING_LAG_DAYS)
+
+
+def test_event_time_batches_are_years_only_for_windows_of_years() -> None:
+    day = dt.date(2025, 3, 1)
+    assert event_time_batch_size(None) == "month"
+    assert event_time_batch_size(Window(day, day + dt.timedelta(days=60))) == "month"
+    assert event_time_batch_size(Window(day, day + dt.timedelta(days=5 * 365))) == "year"

@@ -1,16 +1,16 @@
 {#
     One row per ledger journal with its debit and credit totals. A journal balances when its
     debits equal its credits; one that does not is an unbalanced_journal, dated by the day it
-    was posted. Built by month (see `in_batch`): a month's batch sums every line of the
+    was posted. Built in event-time batches (see `in_batch`): a batch sums every line of the
     journals posted in it.
 #}
 {{ config(
     materialized='incremental',
     incremental_strategy='microbatch',
     event_time='business_date',
-    partition_by=['business_date'],
+    partition_by=spark_partitions(['business_date']),
     begin=history_begin(),
-    batch_size='month',
+    batch_size=event_time_batch_size(),
     lookback=1,
     on_schema_change='fail',
 ) }}

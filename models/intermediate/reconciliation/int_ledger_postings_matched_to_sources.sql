@@ -9,16 +9,16 @@
     Any disagreement, or a reference that names nothing, is a ledger_mismatch. Unbalanced
     journals are left to int_journals_balanced: until they balance, their amounts prove
     nothing. Journals on other accounts (rent, salaries) are not reconciled here.
-    Built by month (see `in_batch`): a month's batch judges the journals posted in it, ranked
+    Built in event-time batches (see `in_batch`): a batch judges the journals posted in it, ranked
     among every journal that shares a reference with them.
 #}
 {{ config(
     materialized='incremental',
     incremental_strategy='microbatch',
     event_time='business_date',
-    partition_by=['business_date'],
+    partition_by=spark_partitions(['business_date']),
     begin=history_begin(),
-    batch_size='month',
+    batch_size=event_time_batch_size(),
     lookback=1,
     on_schema_change='fail',
 ) }}

@@ -3,16 +3,16 @@
     charge once it has been paid (status paid, shipped or refunded); failed attempts are
     ignored, the retry that succeeded is the payment. The first charge (by time) is the
     payment and is compared in the order's own currency; any later charge is a duplicate.
-    Built by month (see `in_batch`): a month's batch pairs the orders placed or charged in it
+    Built in event-time batches (see `in_batch`): a batch pairs the orders placed or charged in it
     with every charge that names them.
 #}
 {{ config(
     materialized='incremental',
     incremental_strategy='microbatch',
     event_time='business_date',
-    partition_by=['business_date'],
+    partition_by=spark_partitions(['business_date']),
     begin=history_begin(),
-    batch_size='month',
+    batch_size=event_time_batch_size(),
     lookback=1,
     on_schema_change='fail',
 ) }}

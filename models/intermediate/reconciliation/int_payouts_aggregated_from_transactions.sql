@@ -2,16 +2,16 @@
     One row per payout the processor reports, rebuilt from its transactions. All succeeded
     transactions created on one day in one currency form one payout, so the payout's date is
     the day of its transactions and its net is what the bank should receive. Transactions
-    without a payout id are not paid out yet and belong to no payout. Built by month (see
-    `in_batch`): a month's batch sums every transaction of the payouts dated in it.
+    without a payout id are not paid out yet and belong to no payout. Built in event-time
+    batches (see `in_batch`): a batch sums every transaction of the payouts dated in it.
 #}
 {{ config(
     materialized='incremental',
     incremental_strategy='microbatch',
     event_time='payout_date',
-    partition_by=['payout_date'],
+    partition_by=spark_partitions(['payout_date']),
     begin=history_begin(),
-    batch_size='month',
+    batch_size=event_time_batch_size(),
     lookback=1,
     on_schema_change='fail',
 ) }}

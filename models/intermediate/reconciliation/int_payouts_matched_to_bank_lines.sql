@@ -11,16 +11,16 @@
     - a payout line whose payout the processor does not report, or a second line for the same
       payout: unmatched_bank_line, dated by its booking date.
 
-    Built by month (see `in_batch`): a month's batch pairs the payouts dated in it, and those
+    Built in event-time batches (see `in_batch`): a batch pairs the payouts dated in it, and those
     that a line booked in it names, with every line that names them.
 #}
 {{ config(
     materialized='incremental',
     incremental_strategy='microbatch',
     event_time='business_date',
-    partition_by=['business_date'],
+    partition_by=spark_partitions(['business_date']),
     begin=history_begin(),
-    batch_size='month',
+    batch_size=event_time_batch_size(),
     lookback=1,
     on_schema_change='fail',
 ) }}

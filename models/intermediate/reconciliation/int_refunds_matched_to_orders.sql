@@ -2,16 +2,16 @@
     Pairs every succeeded refund with the order it names. The shop refunds whole orders, so a
     refund must take back exactly the order total, in the order's currency, once: a refund
     for an unknown order, for another amount or currency, or a second refund of the same
-    order is a refund_mismatch. Built by month (see `in_batch`): a month's batch ranks every
+    order is a refund_mismatch. Built in event-time batches (see `in_batch`): a batch ranks every
     refund of the orders refunded in it.
 #}
 {{ config(
     materialized='incremental',
     incremental_strategy='microbatch',
     event_time='business_date',
-    partition_by=['business_date'],
+    partition_by=spark_partitions(['business_date']),
     begin=history_begin(),
-    batch_size='month',
+    batch_size=event_time_batch_size(),
     lookback=1,
     on_schema_change='fail',
 ) }}

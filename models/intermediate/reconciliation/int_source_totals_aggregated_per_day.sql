@@ -2,15 +2,15 @@
     One row per day, total and currency: what each source says moved that day, in minor units
     of the original currency. The daily close converts these to EUR and sets them side by
     side; keeping them long here means every total is converted by the same code.
-    Built by month (see `in_batch`): a month's batch sums the records dated in it.
+    Built in event-time batches (see `in_batch`): a batch sums the records dated in it.
 #}
 {{ config(
     materialized='incremental',
     incremental_strategy='microbatch',
     event_time='business_date',
-    partition_by=['business_date'],
+    partition_by=spark_partitions(['business_date']),
     begin=history_begin(),
-    batch_size='month',
+    batch_size=event_time_batch_size(),
     lookback=1,
     on_schema_change='fail',
 ) }}

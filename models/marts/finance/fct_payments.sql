@@ -1,6 +1,6 @@
 {#
-    Incremental by the transaction's time, one month per batch, so a full refresh costs one
-    batch per month of history. A processor file is immutable once complete, but may be
+    Incremental by the transaction's time, one month per batch (a year on a backfill of
+    years), as fct_orders. A processor file is immutable once complete, but may be
     re-sent (its new load supersedes the old in staging): the runner rebuilds the months of
     the days its new loads touch, re-sent files included.
     LIMITATION: `dbt build` without the runner's window rebuilds the current and the previous
@@ -11,9 +11,9 @@
     materialized='incremental',
     incremental_strategy='microbatch',
     event_time='created_at',
-    partition_by=['created_date'],
+    partition_by=spark_partitions(['created_date']),
     begin=history_begin(),
-    batch_size='month',
+    batch_size=event_time_batch_size(),
     lookback=1,
     on_schema_change='fail',
 ) }}

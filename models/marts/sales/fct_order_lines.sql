@@ -8,9 +8,9 @@
     materialized='incremental',
     incremental_strategy='microbatch',
     event_time='ordered_at',
-    partition_by=['ordered_date'],
+    partition_by=spark_partitions(['ordered_date']),
     begin=history_begin(),
-    batch_size='month',
+    batch_size=event_time_batch_size(),
     lookback=1,
     on_schema_change='fail',
 ) }}

@@ -1,6 +1,7 @@
 {#
-    Incremental by order time, one month per batch: a full refresh from `begin` costs one
-    batch per month of history (about 40 ms each) rather than one per day. The runner
+    Incremental by order time, one month per batch (a year on a backfill of years, see
+    `event_time_batch_size`), rather than one day: a batch costs about 40 ms before any
+    work. The runner
     rebuilds the months of the days its new loads touch, the order days of changed orders
     included, however late an order changes.
     LIMITATION: `dbt build` without the runner's window rebuilds the current and the previous
@@ -11,9 +12,9 @@
     materialized='incremental',
     incremental_strategy='microbatch',
     event_time='ordered_at',
-    partition_by=['ordered_date'],
+    partition_by=spark_partitions(['ordered_date']),
     begin=history_begin(),
-    batch_size='month',
+    batch_size=event_time_batch_size(),
     lookback=1,
     on_schema_change='fail',
 ) }}
