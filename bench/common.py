@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 
@@ -83,6 +85,21 @@ def measure(
         raise BenchError(f"`{' '.join(command)}` exited with {process.returncode}:\n{tail}")
     cpu = usage.ru_utime + usage.ru_stime
     return Measured(seconds, usage.ru_maxrss * 1024, stdout, cpu)
+
+
+def recorded_peak_mib(warehouse: Path, run_id: str | None = None) -> float:
+    """The peak resident memory `ops.pipeline_runs` recorded for a run (the newest without
+    `run_id`). The runner resets the process's high-water mark at each step, so that each
+    step reports its own peak; a `python run.py` child's `ru_maxrss` is then only its last
+    step's, and the run's peak is the largest of its steps'.
+    """
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        row = db.execute(
+            "select peak_memory_bytes from ops.pipeline_runs"
+            " where $run_id is null or run_id = $run_id order by started_at desc limit 1",
+            {"run_id": run_id},
+        ).fetchone()
+    return (row[0] or 0) / 2**20 if row else 0.0
 
 
 def machine() -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-from common import PYTHON, Measured, machine, measure, report
+from common import PYTHON, Measured, machine, measure, recorded_peak_mib, report
 
 from demo.generator import DemoConfig, generate
 
@@ -35,6 +35,7 @@ class EngineRun:
     run: Measured
     steps: dict[str, tuple[float, float]]
     count_nodes: int
+    peak_mib: float
 
     def describe(self) -> str:
         steps = ", ".join(
@@ -43,7 +44,7 @@ class EngineRun:
         )
         return (
             f"{self.run.seconds:6.1f} s ({self.run.cpu_seconds:.1f} CPU s),"
-            f" peak RSS {self.run.peak_rss_mib:,.0f} MiB, {self.count_nodes} dbt nodes;"
+            f" peak RSS {self.peak_mib:,.0f} MiB, {self.count_nodes} dbt nodes;"
             f" {steps}"
         )
 
@@ -87,7 +88,8 @@ def run_engine(target: str, folder: Path, landing: Path) -> EngineRun:
             "select count(*) from ops.dbt_node_results where run_id = ? and command = 'build'",
             [run_id],
         ).fetchone() or (0,)
-    engine_run = EngineRun(target, run, steps, int(count_nodes))
+    peak = recorded_peak_mib(folder / "warehouse.duckdb", run_id)
+    engine_run = EngineRun(target, run, steps, int(count_nodes), peak)
     report(f"{target} run.py", engine_run.describe())
     return engine_run
 
