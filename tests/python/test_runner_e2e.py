@@ -252,3 +252,27 @@ def test_a_nightly_with_nothing_new_checks_the_data_and_keeps_the_docs(
     # Asked for explicitly, the docs are generated whatever the fingerprint says.
     assert main(["docs"]) == EXIT_OK
     assert site.stat().st_mtime_ns != generated_at
+
+
+def test_every_model_and_every_column_is_described(workspace: Workspace) -> None:
+    """The docs site describes what the warehouse holds: every model the build made, and every
+    column it holds (the catalog lists the columns as built, the manifest their docs)."""
+    manifest = json.loads((workspace.root / "target" / "manifest.json").read_text())
+    catalog = json.loads((workspace.root / "target" / "catalog.json").read_text())
+    undescribed = []
+    for unique_id, built in catalog["nodes"].items():
+        node = manifest["nodes"].get(unique_id)
+        if node is None or node["resource_type"] != "model":
+            continue
+        if not node["description"].strip():
+            undescribed.append(unique_id)
+        documented = {
+            name.lower(): column.get("description", "").strip()
+            for name, column in node["columns"].items()
+        }
+        undescribed += [
+            f"{unique_id}.{name}"
+            for name in built["columns"]
+            if not documented.get(name.lower())
+        ]
+    assert not undescribed, undescribed
