@@ -25,6 +25,17 @@ DEFAULT_MEMORY_LIMIT = "4GB"
 DEFAULT_THREADS = 2
 DEFAULT_TEMP_DIR = "data/tmp"
 
+_MEMORY_UNITS = {
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+}
 _MEMORY_PATTERN = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
@@ -62,6 +73,18 @@ class DuckDBResources:
             )
         temp_directory = Path(environ.get(TEMP_DIR_ENV, DEFAULT_TEMP_DIR))
         return cls(memory_limit, int(threads_text), temp_directory)
+
+    @property
+    def memory_limit_bytes(self) -> int:
+        """`memory_limit` in bytes, read as DuckDB reads it: `GB` is 1000^3, `GiB` 1024^3."""
+        match = _MEMORY_PATTERN.fullmatch(self.memory_limit)
+        if match is None:
+            raise SourceConfigError(
+                MEMORY_LIMIT_ENV,
+                f"is {self.memory_limit!r}; set a size such as `2GB` or `1536MiB`",
+            )
+        number = float(self.memory_limit[: match.start(2)])
+        return int(number * _MEMORY_UNITS[match.group(2).lower()])
 
     def settings(self) -> dict[str, str | int]:
         """The limits as DuckDB configuration options (`SET <name> = <value>`)."""

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.resources import DuckDBResources
 from runner.errors import DbtProjectError
 from runner.results import NodeResult
 from runner.settings import Settings, Window
@@ -39,9 +40,12 @@ WINDOW_END_VAR = "backfill_end_date"
 # The dbt var telling data tests to read only the window's days.
 TESTED_WINDOW_VAR = "tested_window"
 # The dbt var sizing the event-time batches (macros/loads/history_begin.sql): a month, or a
-# year for windows longer than this many days.
+# year for windows longer than this many days when DuckDB may use this much memory. A year's
+# batch of the reconciliation models over the five-year profile needs more than 1.5 GB with
+# two threads (measured: it failed at `TALLY_MEMORY_LIMIT=1536MB` and built at `4GB`).
 BATCH_SIZE_VAR = "event_time_batch_size"
 YEARLY_BATCHES_FROM_DAYS = 400
+YEARLY_BATCHES_FROM_MEMORY_BYTES = 4 * 1000**3
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -117,7 +121,9 @@ class DbtProject:
             # Both are configs, fixed when the project is parsed.
             if history_begin is not None:
                 self._vars["history_begin"] = history_begin.isoformat()
-            self._vars[BATCH_SIZE_VAR] = event_time_batch_size(window)
+            self._vars[BATCH_SIZE_VAR] = event_time_batch_size(
+                window, DuckDBResources.from_environment().memory_limit_bytes
+            )
         args = ["build"]
         if self._settings.select:
             args += ["--select", self._settings.select]
@@ -256,11 +262,20 @@ def window_arguments(window: Window) -> list[str]:
     ]  # fmt: skip
 
 
-def event_time_batch_size(window: Window | None) -> str:
+def event_time_batch_size(window: Window | None, memory_limit_bytes: int) -> str:
     """`month`, or `year` for a window of years: each batch of the reconciliation models
     reads all history for its rows' partners, so a five-year refresh runs six batches, not
-    sixty. Without a window dbt picks batches from the wall clock: months."""
-    if window is not None and (window.end - window.start).days >= YEARLY_BATCHES_FROM_DAYS:
+    sixty. Under a memory limit too small for a year's batch, months: slower, but bounded.
+    Without a window dbt picks batches from the wall clock: months.
+
+    LIMITATION: the size follows the memory limit, not the data. A year of several times the
+    five-year profile's volume can outgrow 4 GB too; sizing by the window's row count (raw
+    holds it) would fix that.
+    """
+    spans_years = (
+        window is not None and (window.end - window.start).days >= YEARLY_BATCHES_FROM_DAYS
+    )
+    if spans_years and memory_limit_bytes >= YEARLY_BATCHES_FROM_MEMORY_BYTES:
         return "year"
     return "month"
 

@@ -64,6 +64,17 @@ def test_a_malformed_limit_names_the_variable(variable: str, value: str) -> None
         DuckDBResources.from_environment({variable: value})
 
 
+@pytest.mark.parametrize(
+    ("memory_limit", "expected_bytes"),
+    [("4GB", 4 * 1000**3), ("1536MB", 1536 * 1000**2), ("1.5GiB", 3 * 2**29), ("512 kib", 2**19)],
+)
+def test_the_memory_limit_is_read_in_bytes_as_duckdb_reads_it(
+    memory_limit: str, expected_bytes: int
+) -> None:
+    resources = DuckDBResources.from_environment({MEMORY_LIMIT_ENV: memory_limit})
+    assert resources.memory_limit_bytes == expected_bytes
+
+
 def test_a_build_goes_on_after_a_model_spilled_to_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

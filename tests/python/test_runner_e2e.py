@@ -271,8 +271,6 @@ def test_every_model_and_every_column_is_described(workspace: Workspace) -> None
             for name, column in node["columns"].items()
         }
         undescribed += [
-            f"{unique_id}.{name}"
-            for name in built["columns"]
-            if not documented.get(name.lower())
+            f"{unique_id}.{name}" for name in built["columns"] if not documented.get(name.lower())
         ]
     assert not undescribed, undescribed

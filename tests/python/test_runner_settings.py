@@ -141,8 +141,15 @@ def test_a_nightly_window_reaches_back_past_the_longest_settlement() -> None:
     assert longest <= MATCHING_LAG_DAYS, (longest, MATCHING_LAG_DAYS)
 
 
-def test_event_time_batches_are_years_only_for_windows_of_years() -> None:
+def test_event_time_batches_are_years_only_for_windows_of_years_with_memory_for_them() -> None:
     day = dt.date(2025, 3, 1)
-    assert event_time_batch_size(None) == "month"
-    assert event_time_batch_size(Window(day, day + dt.timedelta(days=60))) == "month"
-    assert event_time_batch_size(Window(day, day + dt.timedelta(days=5 * 365))) == "year"
+    months, years = (
+        Window(day, day + dt.timedelta(days=60)),
+        Window(day, day + dt.timedelta(days=5 * 365)),
+    )
+    four_gb, under_two_gib = 4 * 1000**3, 1536 * 1000**2
+    assert event_time_batch_size(None, four_gb) == "month"
+    assert event_time_batch_size(months, four_gb) == "month"
+    assert event_time_batch_size(years, four_gb) == "year"
+    # A year's batch outgrows a 2 GiB cap: a backfill under it goes a month at a time.
+    assert event_time_batch_size(years, under_two_gib) == "month"
