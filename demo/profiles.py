@@ -62,7 +62,7 @@ PROFILES: dict[str, ScaleProfile] = {
         ),
         ScaleProfile(
             name="one-year",
-            description="2025 at 1,000 orders a day: about 0.4 million orders (issue 2's bench)",
+            description="2025 at 1,000 orders a day: about 0.4 million orders",
             start=date(2025, 1, 1),
             days=365,
             orders_per_day=1000,
