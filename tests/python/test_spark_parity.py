@@ -4,9 +4,11 @@ Both engines run through the runner (`run.py ingest` then `run.py build --target
 the test covers the lake ingest, the lake's registration on Spark and the runner's event-time
 window as well as the models. Spark runs in session mode (pyspark in the runner's process); its
 managed tables are Parquet files, which DuckDB reads afterwards, so the comparison needs no
-second Spark session. Compared: per business day, the row counts and the totals of every
-numeric column of the daily close, the breaks and daily sales, the breaks' ids (stable across
-engines by design), and the outcome of every dbt test.
+second Spark session. Each engine builds twice, the second time after five more days, so
+that the snapshots are created and then changed. Compared after the second build: per
+business day, the row counts and the totals of every numeric column of the daily close, the
+breaks and daily sales, the breaks' ids (stable across engines by design), every version in
+the snapshots, and the outcome of every dbt test.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 # Small on purpose: Spark pays per query, not per row (about 1 s a node on two cores).
 DEMO_DAYS = 10
 DEMO_ORDERS_PER_DAY = 15
+# The days delivered after the first build, for the second build to change the snapshots.
+LATER_DAYS = 5
+TARGETS = ("duckdb", "spark")
 
 # The marts compared, with the day column their totals are grouped by.
 MARTS = {
@@ -39,6 +44,7 @@ MARTS = {
     "sales.fct_daily_sales": "ordered_date",
 }
 NUMERIC_TYPES = ("BIGINT", "INTEGER", "DECIMAL", "HUGEINT", "DOUBLE")
+SNAPSHOTS = ("snapshots.snp_shop__customers", "snapshots.snp_shop__products")
 
 
 @dataclass(frozen=True)
@@ -102,10 +108,16 @@ def _build(target: str, landing: Path, root: Path) -> Build:
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Build]]:
+    """Two nightlies per engine: the first creates the snapshots, the second, after days in
+    which customers changed their e-mail, closes versions in them and adds new ones."""
     root = tmp_path_factory.mktemp("parity")
     landing = root / "landing"
-    generate(DemoConfig(landing=landing, days=DEMO_DAYS, orders_per_day=DEMO_ORDERS_PER_DAY))
-    yield {target: _build(target, landing, root) for target in ("duckdb", "spark")}
+    first_days = DEMO_DAYS - LATER_DAYS
+    generate(DemoConfig(landing=landing, days=first_days, orders_per_day=DEMO_ORDERS_PER_DAY))
+    for target in TARGETS:
+        _build(target, landing, root)
+    generate(DemoConfig(landing=landing, days=LATER_DAYS, orders_per_day=DEMO_ORDERS_PER_DAY))
+    yield {target: _build(target, landing, root) for target in TARGETS}
 
 
 def _totals_per_day(build: Build, mart: str, day_column: str) -> list[tuple[object, ...]]:
@@ -155,3 +167,45 @@ def test_every_dbt_test_has_the_same_outcome(builds: dict[str, Build]) -> None:
             )
     assert outcomes["duckdb"], "the DuckDB build ran no test"
     assert outcomes["spark"] == outcomes["duckdb"]
+
+
+def _versions(build: Build, snapshot: str) -> list[tuple[object, ...]]:
+    """Every version the snapshot holds, every column as text, sorted.
+
+    Left out: `dbt_scd_id`, a hash of the key and a timestamp cast to text, which each engine
+    writes its own way, and `_dlt_load_id`, which each engine's own ingest assigned.
+    """
+    with duckdb.connect(str(build.warehouse), read_only=True) as connection:
+        relation = build.relation(snapshot)
+        columns = connection.execute(f"describe select * from {relation}").fetchall()
+        # Timestamps as UTC text: Spark's Parquet and DuckDB's tables type them differently.
+        as_text = [
+            f"strftime(cast({name} as timestamp), '%Y-%m-%d %H:%M:%S.%f')"
+            if data_type.startswith("TIMESTAMP")
+            else f"cast({name} as varchar)"
+            for name, data_type, *_ in columns
+            if name not in ("dbt_scd_id", "_dlt_load_id")
+        ]
+        return connection.execute(
+            f"select {', '.join(as_text)} from {relation} order by all"
+        ).fetchall()
+
+
+@pytest.mark.parametrize("snapshot", SNAPSHOTS)
+def test_snapshots_hold_the_same_versions(builds: dict[str, Build], snapshot: str) -> None:
+    duckdb_versions = _versions(builds["duckdb"], snapshot)
+    assert duckdb_versions, f"{snapshot} is empty on DuckDB: the demo should fill it"
+    assert _versions(builds["spark"], snapshot) == duckdb_versions
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_second_build_closed_customer_versions(builds: dict[str, Build], target: str) -> None:
+    """A closed version proves that the second build merged changes into the snapshot."""
+    relation = builds[target].relation("snapshots.snp_shop__customers")
+    with duckdb.connect(str(builds[target].warehouse), read_only=True) as connection:
+        row = connection.execute(
+            f"select count(*) from {relation} where dbt_valid_to is not null"
+        ).fetchone()
+    assert row is not None and row[0] > 0, (
+        "no customer changed between the builds: raise LATER_DAYS"
+    )
