@@ -81,7 +81,12 @@ class DbtProject:
         self._manifest: Any = None  # dbt's Manifest; Any because dbt ships no type stubs.
         self._total_nodes = 0
         self._finished_nodes = 0
-        self._vars: dict[str, str | bool] = {}
+        # Vars that configs read, fixed when the project is parsed; the same from one run to
+        # the next, so that dbt's partial parsing can reuse the last run's parse.
+        self._parse_vars: dict[str, str | bool] = {}
+        # Vars read only when nodes run (the window): given to the commands, not to the parse,
+        # since a var that changes between parses makes dbt parse the whole project again.
+        self._run_vars: dict[str, str | bool] = {}
 
     @property
     def manifest_loaded(self) -> bool:
@@ -120,8 +125,8 @@ class DbtProject:
         if not self.manifest_loaded:
             # Both are configs, fixed when the project is parsed.
             if history_begin is not None:
-                self._vars["history_begin"] = history_begin.isoformat()
-            self._vars[BATCH_SIZE_VAR] = event_time_batch_size(
+                self._parse_vars["history_begin"] = history_begin.isoformat()
+            self._parse_vars[BATCH_SIZE_VAR] = event_time_batch_size(
                 window, DuckDBResources.from_environment().memory_limit_bytes
             )
         args = ["build"]
@@ -133,8 +138,8 @@ class DbtProject:
             args += ["--exclude-resource-type", "unit_test"]
         if window is not None:
             args += window_arguments(window)
-            self._vars.update(window_vars(window))
-        self._vars[TESTED_WINDOW_VAR] = test_window_only and window is not None
+            self._run_vars.update(window_vars(window))
+        self._run_vars[TESTED_WINDOW_VAR] = test_window_only and window is not None
         return self._invoke(args)
 
     def docs_generate(self) -> DbtInvocation:
@@ -153,7 +158,9 @@ class DbtProject:
         from dbt.cli.main import dbtRunner  # noqa: PLC0415
 
         with dbt_environment(self._settings):
-            result = dbtRunner(callbacks=[self._on_event]).invoke(["parse", *self._common()])
+            result = dbtRunner(callbacks=[self._on_event]).invoke(
+                ["parse", *self._common(self._parse_vars)]
+            )
         release_duckdb()
         if not result.success or result.result is None:
             raise DbtProjectError(str(result.exception))
@@ -170,7 +177,7 @@ class DbtProject:
         with dbt_environment(self._settings):
             runner = dbtRunner(manifest=manifest, callbacks=[self._on_event])
             try:
-                result = runner.invoke([*args, *self._common()])
+                result = runner.invoke([*args, *self._common(self._parse_vars | self._run_vars)])
             finally:
                 release_duckdb()
         crashed = None if result.exception is None else str(result.exception)
@@ -178,7 +185,7 @@ class DbtProject:
         nodes = tuple(self._node_result(command, invocation_id, raw) for raw in raw_results)
         return DbtInvocation(command, invocation_id, nodes, crashed)
 
-    def _common(self) -> list[str]:
+    def _common(self, dbt_vars: dict[str, str | bool]) -> list[str]:
         settings = self._settings
         project = str(settings.project_dir)
         args = [
@@ -197,8 +204,8 @@ class DbtProject:
         ]  # fmt: skip
         if settings.target:
             args += ["--target", settings.target]
-        if self._vars:
-            args += ["--vars", json.dumps(self._vars, sort_keys=True)]
+        if dbt_vars:
+            args += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
         return args
 
     def _read_run_results(self, started: float) -> tuple[str | None, list[dict[str, Any]]]:

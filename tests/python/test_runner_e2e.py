@@ -223,6 +223,22 @@ def test_status_lists_the_runs_and_metrics_keep_the_last_success(
     assert samples[("tally_run_cpu_seconds", (("command", "build"),))] > 0
 
 
+def test_a_nightly_of_a_new_day_reuses_the_last_parse(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The window moves every night, but only nodes read it, never configs: so dbt takes the
+    last run's parse and re-parses only the files that changed, here none."""
+    assert main(["demo", "--days", "1"]) == EXIT_OK
+    dbt_log = workspace.root / "logs" / "dbt.log"
+    logged_before = dbt_log.stat().st_size
+
+    assert main([]) == EXIT_AUDIT_FAILED, "the planted breaks are still there"
+    capsys.readouterr()
+    full_parse = b"Unable to do partial parsing"
+    assert full_parse in dbt_log.read_bytes()[:logged_before], "the first run had to parse all"
+    assert full_parse not in dbt_log.read_bytes()[logged_before:], "the whole project was parsed"
+
+
 def test_a_nightly_with_nothing_new_checks_the_data_and_keeps_the_docs(
     workspace: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
