@@ -25,6 +25,7 @@ DEFAULT_MEMORY_LIMIT = "4GB"
 DEFAULT_THREADS = 2
 DEFAULT_TEMP_DIR = "data/tmp"
 
+# DuckDB's size units: decimal (`GB` is 1000^3) and binary (`GiB` is 1024^3), any case.
 _MEMORY_UNITS = {
     "b": 1,
     "kb": 1000,
@@ -36,7 +37,23 @@ _MEMORY_UNITS = {
     "gib": 1024**3,
     "tib": 1024**4,
 }
-_MEMORY_PATTERN = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+_MEMORY_PATTERN = re.compile(
+    rf"(?P<number>\d+(\.\d+)?)\s*(?P<unit>{'|'.join(_MEMORY_UNITS)})", re.IGNORECASE
+)
+
+
+def _memory_limit_bytes(memory_limit: str) -> int:
+    """A `memory_limit` in bytes, as DuckDB reads it.
+
+    Raises:
+        SourceConfigError: DuckDB would refuse the value.
+    """
+    match = _MEMORY_PATTERN.fullmatch(memory_limit)
+    if match is None:
+        raise SourceConfigError(
+            MEMORY_LIMIT_ENV, f"is {memory_limit!r}; set a size such as `2GB` or `1536MiB`"
+        )
+    return int(float(match["number"]) * _MEMORY_UNITS[match["unit"].lower()])
 
 
 @dataclass(frozen=True)
@@ -61,11 +78,7 @@ class DuckDBResources:
             SourceConfigError: a variable holds a value DuckDB would refuse.
         """
         memory_limit = environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT).strip()
-        if not _MEMORY_PATTERN.fullmatch(memory_limit):
-            raise SourceConfigError(
-                MEMORY_LIMIT_ENV,
-                f"is {memory_limit!r}; set a size such as `2GB` or `1536MiB`",
-            )
+        _memory_limit_bytes(memory_limit)
         threads_text = environ.get(THREADS_ENV, str(DEFAULT_THREADS)).strip()
         if not threads_text.isdigit() or int(threads_text) < 1:
             raise SourceConfigError(
@@ -77,14 +90,7 @@ class DuckDBResources:
     @property
     def memory_limit_bytes(self) -> int:
         """`memory_limit` in bytes, read as DuckDB reads it: `GB` is 1000^3, `GiB` 1024^3."""
-        match = _MEMORY_PATTERN.fullmatch(self.memory_limit)
-        if match is None:
-            raise SourceConfigError(
-                MEMORY_LIMIT_ENV,
-                f"is {self.memory_limit!r}; set a size such as `2GB` or `1536MiB`",
-            )
-        number = float(self.memory_limit[: match.start(2)])
-        return int(number * _MEMORY_UNITS[match.group(2).lower()])
+        return _memory_limit_bytes(self.memory_limit)
 
     def settings(self) -> dict[str, str | int]:
         """The limits as DuckDB configuration options (`SET <name> = <value>`)."""

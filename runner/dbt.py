@@ -39,10 +39,11 @@ WINDOW_START_VAR = "backfill_start_date"
 WINDOW_END_VAR = "backfill_end_date"
 # The dbt var telling data tests to read only the window's days.
 TESTED_WINDOW_VAR = "tested_window"
-# The dbt var sizing the event-time batches (macros/loads/history_begin.sql): a month, or a
-# year for windows longer than this many days when DuckDB may use this much memory. A year's
-# batch of the reconciliation models over the five-year profile needs more than 1.5 GB with
-# two threads (measured: it failed at `TALLY_MEMORY_LIMIT=1536MB` and built at `4GB`).
+# The dbt var sizing the event-time batches (macros/incremental/microbatch_config.sql): a
+# month, or a year for windows longer than this many days when DuckDB may use this much
+# memory. A year's batch of the reconciliation models over the five-year profile needs more
+# than 1.5 GB with two threads (measured: it failed at `TALLY_MEMORY_LIMIT=1536MB` and built
+# at `4GB`).
 BATCH_SIZE_VAR = "event_time_batch_size"
 YEARLY_BATCHES_FROM_DAYS = 400
 YEARLY_BATCHES_FROM_MEMORY_BYTES = 4 * 1000**3

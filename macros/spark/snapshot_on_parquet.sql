@@ -94,7 +94,7 @@
     {%- do apply_grants(
         target_relation,
         config.get('grants'),
-        should_revoke(target_relation_exists, full_refresh_mode),
+        should_revoke(target_relation_exists, full_refresh_mode=false),
     ) -%}
     {%- do persist_docs(target_relation, model) -%}
     {{ run_hooks(post_hooks) }}
